@@ -1,0 +1,365 @@
+/*
+ * vmeventctl.h: safe control of Xen vm_event rings from dom0.
+ *
+ * libvmeventctl enables a vm_event ring on a guest, reads and answers its
+ * requests, and tears it down without leaving the guest frozen.  Xen 4.17's
+ * vm_event_disable does not unpause vCPUs that wait for a reply, and a notify
+ * racing the disable can run Xen's callback against a ring being torn down;
+ * the safe disable here pauses the domain, answers everything left, and only
+ * then disables (see vmeventctl_ring_disable()).
+ *
+ * Conventions, as in Xen's own libraries (xenevtchn.h, xenctrl.h):
+ *  - Handles are opaque.
+ *  - Functions return -1 (or NULL) and set errno on failure, keeping the
+ *    errno that Xen reported where Xen was the one to fail.
+ *  - Messages go through the xentoollog logger given to vmeventctl_open();
+ *    each names the domain and the step.
+ *  - Nothing here installs signal handlers.  vmeventctl_request_stop() may be
+ *    called from one.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#ifndef VMEVENTCTL_H
+#define VMEVENTCTL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* vm_event.h is a tools-only interface: Xen hides it without this. */
+#ifndef __XEN_TOOLS__
+#define __XEN_TOOLS__ 1
+#endif
+#include <xen/xen.h>
+#include <xen/vm_event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Callers who do not log need not include xentoollog.h. */
+struct xentoollog_logger;
+
+typedef struct vmeventctl_handle vmeventctl_handle;
+typedef struct vmeventctl_ring vmeventctl_ring;
+
+/*
+ * The vm_event interface version this library was built for.  Xen reports
+ * its own through xc_vm_event_get_version(); a ring is only enabled where
+ * the two are equal, because Xen silently drops a response of another
+ * version and the vCPU waiting for it stays paused.
+ */
+#define VMEVENTCTL_INTERFACE_VERSION VM_EVENT_INTERFACE_VERSION
+
+/*
+ * Opens the hypervisor, event channel and xenstore interfaces.
+ *
+ * logger: where messages go; NULL means a stderr logger at XTL_PROGRESS
+ *         that the library creates and frees.
+ * flags:  must be 0.
+ *
+ * Returns a handle, or NULL with errno set: EINVAL (flags), ENOMEM, or the
+ * errno of the Xen interface that could not be opened (EACCES or EPERM when
+ * not root, ENOENT when /dev/xen/privcmd is absent).  Logs the failure.
+ * Leaves nothing open on failure.
+ */
+vmeventctl_handle *vmeventctl_open(struct xentoollog_logger *logger,
+                                   unsigned int flags);
+
+/*
+ * Closes a handle.  Rings still enabled through it are disabled safely
+ * first (see vmeventctl_ring_disable()).  vmeventctl_close(NULL) is a no-op.
+ * Returns 0, or -1 with errno if a ring could not be disabled (logged); the
+ * handle is freed either way.
+ */
+int vmeventctl_close(vmeventctl_handle *h);
+
+/*
+ * Asks every wait and drain loop of this handle to stop as soon as it can.
+ * Async-signal-safe: meant to be called from a SIGINT/SIGTERM handler.
+ * A safe disable in progress still runs its safety steps (pause, final
+ * drain, disable, unpause); only its settle phase is cut short.
+ */
+void vmeventctl_request_stop(vmeventctl_handle *h);
+
+/* Returns 1 if vmeventctl_request_stop() was called on h, else 0. */
+int vmeventctl_stop_requested(const vmeventctl_handle *h);
+
+/*
+ * Domain lookup and status.
+ */
+
+/*
+ * Resolves a domain given as a decimal id or a name
+ * (xenstore /local/domain/N/name).
+ * Returns 0 and sets *domid, or -1 with errno: EINVAL (empty string, id out
+ * of range, DOMID_INVALID or another reserved id), ESRCH (no domain with that
+ * id), ENOENT (no domain with that name), ENOTUNIQ (several domains carry
+ * that name), or a xenstore errno.  Logs the failure.
+ */
+int vmeventctl_domain_lookup(vmeventctl_handle *h, const char *id_or_name,
+                             uint32_t *domid);
+
+struct vmeventctl_vcpu_status {
+    uint32_t vcpu;
+    int online;
+    int running;
+    int blocked;
+    uint32_t cpu;           /* physical CPU it last ran on */
+    uint64_t cpu_time_ns;   /* total CPU time consumed */
+};
+
+struct vmeventctl_domain_status {
+    uint32_t domid;
+    int dying;
+    int shutdown;
+    int hvm;                  /* HVM or PVH: only these have rings */
+    int controller_paused;    /* XEN_DOMINF_paused: xc_domain_pause refs */
+    unsigned int nr_vcpus;    /* max_vcpu_id + 1 */
+    unsigned int nr_online_vcpus;
+    /*
+     * 1: a monitor ring exists; 0: none; -1: unknown (the probe failed,
+     * monitor_probe_errno says why).  Found with xc_monitor_resume, which
+     * answers ENODEV when no ring exists; never with an enable.
+     */
+    int monitor_ring;
+    int monitor_probe_errno;
+    int xen_interface_version; /* xc_vm_event_get_version(), or -1 */
+    struct vmeventctl_vcpu_status *vcpus; /* nr_vcpus entries, or NULL */
+};
+
+/*
+ * Fills *st for domid.  st->vcpus is allocated; release it with
+ * vmeventctl_domain_status_release().  A vCPU whose state cannot be read is
+ * reported offline.
+ * Returns 0, or -1 with errno: ESRCH (no such domain), EINVAL (DOMID_INVALID),
+ * ENOMEM, or the errno of xc_domain_getinfolist.  Logs the failure.  Changes
+ * nothing in the domain (the ring probe is a resume, which only makes Xen
+ * read responses that are already there).
+ */
+int vmeventctl_domain_status(vmeventctl_handle *h, uint32_t domid,
+                             struct vmeventctl_domain_status *st);
+void vmeventctl_domain_status_release(struct vmeventctl_domain_status *st);
+
+/*
+ * Rings.
+ */
+enum vmeventctl_ring_kind {
+    VMEVENTCTL_RING_MONITOR = 0,
+    VMEVENTCTL_RING_PAGING  = 1,   /* compiled out of Debian's Xen: ENOSYS */
+    VMEVENTCTL_RING_SHARING = 2,   /* compiled out of Debian's Xen: ENOSYS */
+};
+
+/*
+ * Enables a ring on domid, binds its Xen-consumer event channel port,
+ * initialises the ring and writes the ownership record (see
+ * vmeventctl_owner_get()).
+ *
+ * Refuses, changing nothing:
+ *   EINVAL   dom0, DOMID_INVALID or another reserved id, a PV guest, an
+ *            unknown kind, or flags != 0;
+ *   ESRCH    no such domain;  EBUSY  a ring already exists (another agent,
+ *            or a dead one: see vmeventctl_rescue());
+ *   ENOENT   the domain is dying;
+ *   EPROTONOSUPPORT  Xen's vm_event interface version is not
+ *            VMEVENTCTL_INTERFACE_VERSION;
+ *   ENOSYS   paging or sharing on a Xen built without them;
+ *   EOPNOTSUPP paging or sharing where Xen has them: this library drives
+ *            monitor rings only.
+ * Returns the ring, or NULL with errno.  Logs every failure with the domain
+ * and the step.  On failure nothing of ours is left: no ring, mapping,
+ * bound port or ownership record.  (A failed xc_monitor_enable may leave
+ * the page it populated in the guest's physmap; that is libxenctrl's.)
+ */
+vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
+                                        enum vmeventctl_ring_kind kind,
+                                        unsigned int flags);
+
+uint32_t vmeventctl_ring_domid(const vmeventctl_ring *r);
+/* Our local event channel port, bound to Xen's consumer port. */
+uint32_t vmeventctl_ring_port(const vmeventctl_ring *r);
+/* The guest-side port Xen consumes (from xc_monitor_enable). */
+uint32_t vmeventctl_ring_xen_port(const vmeventctl_ring *r);
+
+/* Monitor event sources, enabled through the ring so disable can stop them. */
+enum vmeventctl_event {
+    VMEVENTCTL_EVENT_CPUID               = 1u << 0,
+    VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT = 1u << 1,
+    VMEVENTCTL_EVENT_PRIVILEGED_CALL     = 1u << 2,
+};
+
+/*
+ * Turns one event source on or off for the ring's domain.  The ring
+ * remembers what it turned on; the safe disable turns exactly those off.
+ * Returns 0, or -1 with errno: EINVAL (unknown event), EEXIST (Xen: already
+ * in that state), or Xen's errno.  Logs failures.
+ */
+int vmeventctl_ring_monitor(vmeventctl_ring *r, enum vmeventctl_event ev,
+                            int enable);
+/* The set of events this ring turned on. */
+unsigned int vmeventctl_ring_events(const vmeventctl_ring *r);
+
+/*
+ * Waits up to timeout_ms (negative: for ever) for a request or a
+ * notification.  Interrupted system calls are retried with the time left.
+ * Returns 1 when requests may be pending, 0 on timeout, -1 with errno:
+ * ECANCELED (vmeventctl_request_stop() was called), or the errno of poll()
+ * or of the event channel.
+ */
+int vmeventctl_ring_wait(vmeventctl_ring *r, int timeout_ms);
+
+/*
+ * Copies the next request off the ring into *req.
+ * Returns 1 when a request was read, 0 when none is pending, -1 with errno:
+ *   EIO      the ring's shared indices are corrupt (req_prod more than a
+ *            ring's worth ahead of our consumer index); nothing is consumed;
+ *   EBADMSG  a malformed request (version other than
+ *            VMEVENTCTL_INTERFACE_VERSION, or vcpu_id beyond the domain's
+ *            vCPUs) was consumed and counted; read on.
+ * Logs both.
+ * Does not log on success.
+ */
+int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req);
+
+/*
+ * Queues the answer to req: version VM_EVENT_INTERFACE_VERSION, req's
+ * vcpu_id, altp2m_idx and reason, and req's VM_EVENT_FLAG_VCPU_PAUSED (the
+ * only flag that makes Xen unpause a waiting vCPU), or'd with extra_flags.
+ * The answer reaches Xen on vmeventctl_ring_notify().
+ * Returns 0, or -1 with errno ENOSPC if there is no request to answer.
+ */
+int vmeventctl_ring_put_response(vmeventctl_ring *r,
+                                 const vm_event_request_t *req,
+                                 uint32_t extra_flags);
+
+/*
+ * Publishes queued answers and notifies Xen once for the batch.  Does
+ * nothing when no answer is queued.  Returns 0, or -1 with the errno of the
+ * notify (logged).
+ */
+int vmeventctl_ring_notify(vmeventctl_ring *r);
+
+/*
+ * Answers every pending request in one batch.  For each request, calls
+ * cb(req, rsp, arg) with rsp prefilled as vmeventctl_ring_put_response()
+ * would (cb may be NULL, or may adjust rsp's flags and data but not its
+ * version or vcpu_id), then publishes and notifies once.
+ * A malformed request is skipped (see vmeventctl_ring_get_request()).
+ * Returns the number of requests answered, or -1 with errno EIO (corrupt
+ * indices) or the errno of the notify.
+ */
+typedef void vmeventctl_request_cb(const vm_event_request_t *req,
+                                   vm_event_response_t *rsp, void *arg);
+int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
+                               void *arg);
+
+/*
+ * The safe disable.
+ */
+enum vmeventctl_disable_outcome {
+    /* Every request answered, every answered vCPU ran, ring disabled. */
+    VMEVENTCTL_DISABLE_CLEAN = 0,
+    /*
+     * Ring disabled and every vCPU answered, but some answered vCPU did not
+     * run before the disable (settle timed out, retries exhausted, or a stop
+     * was requested): the effects of its reply may be lost.
+     */
+    VMEVENTCTL_DISABLE_UNSETTLED = 1,
+    /* A step failed; see failed_step, error and ring_disabled. */
+    VMEVENTCTL_DISABLE_FAILED = 2,
+};
+
+enum vmeventctl_disable_step {
+    VMEVENTCTL_STEP_NONE = 0,
+    VMEVENTCTL_STEP_STOP_EVENTS,
+    VMEVENTCTL_STEP_SETTLE,
+    VMEVENTCTL_STEP_PAUSE,
+    VMEVENTCTL_STEP_FINAL_DRAIN,
+    VMEVENTCTL_STEP_UNBIND,
+    VMEVENTCTL_STEP_DISABLE,
+    VMEVENTCTL_STEP_UNPAUSE,
+};
+
+struct vmeventctl_disable_report {
+    enum vmeventctl_disable_outcome outcome;
+    enum vmeventctl_disable_step failed_step; /* STEP_NONE on success */
+    int error;                 /* errno of the failed step, else 0 */
+    int ring_disabled;         /* 1 once xc_monitor_disable succeeded */
+    unsigned int answered;     /* requests answered during the disable */
+    unsigned int retries;      /* unpause-and-settle rounds after step 4 */
+    unsigned int unsettled;    /* answered vCPUs that had not run */
+    uint64_t paused_ns;        /* time the guest was held by our pause refs */
+    uint64_t total_ns;         /* time the whole disable took */
+};
+
+/*
+ * Disables the ring safely and frees r, in named steps:
+ *  1. stop the event sources this ring turned on;
+ *  2. settle: answer until the ring stays empty and every answered vCPU has
+ *     run since its answer, for at most timeout_ms (0: the default, 2000);
+ *  3. take one pause reference;
+ *  4. final drain and xc_monitor_resume; if anything was answered, unpause,
+ *     settle again and retry, at most 3 times;
+ *  5. unbind our port, so that no notify of ours races the disable;
+ *  6. unmap the ring and xc_monitor_disable;
+ *  7. release exactly the pause reference we took.
+ * The ownership record is removed.
+ *
+ * Returns 0 when every step succeeded (rep->outcome CLEAN or UNSETTLED).
+ * Returns -1 with the errno of the first Xen call that failed (rep->outcome
+ * FAILED, rep->failed_step and rep->error say which); the protocol still
+ * runs every later step it safely can, so rep->ring_disabled may be 1.
+ * EBUSY from xc_monitor_disable means Xen's wait queue is not empty; EIO
+ * means the ring's indices were corrupt and its requests could not be
+ * answered (xen-vmevent-drain can rescue such a guest).  Every path,
+ * success or failure, frees r and leaves no pause reference, bound port,
+ * mapping or ownership record of ours.  rep may be NULL.  Logs each step at
+ * XTL_DETAIL and failures at XTL_ERROR.
+ */
+int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
+                            struct vmeventctl_disable_report *rep);
+
+const char *vmeventctl_disable_step_name(enum vmeventctl_disable_step step);
+const char *vmeventctl_disable_outcome_name(
+    enum vmeventctl_disable_outcome outcome);
+
+/*
+ * Ownership records.
+ *
+ * While a ring is enabled through this library, dom0's own xenstore subtree
+ * (/local/domain/0/libvmeventctl/DOMID/monitor, which no guest can write)
+ * holds "pid start_time comm" of the process that owns it.  The start time
+ * (field 22 of /proc/PID/stat) tells a live owner from a recycled pid.
+ */
+enum vmeventctl_owner_state {
+    VMEVENTCTL_OWNER_NONE = 0,  /* no record: no ring of ours, or another tool's */
+    VMEVENTCTL_OWNER_LIVE = 1,
+    VMEVENTCTL_OWNER_DEAD = 2,
+};
+
+struct vmeventctl_owner {
+    enum vmeventctl_owner_state state;
+    pid_t pid;
+    uint64_t start_time;     /* clock ticks since boot, /proc/PID/stat */
+    char comm[17];
+};
+
+/*
+ * Reads the record for domid's monitor ring.  Returns 0 (o->state says
+ * what was found), or -1 with errno: EIO for a record that does not parse,
+ * or a xenstore errno.
+ */
+int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
+                         struct vmeventctl_owner *o);
+
+/*
+ * Removes the record for domid if its owner is dead.  Returns 0 (also when
+ * there is none), -1 with errno EBUSY if its owner is alive, or a xenstore
+ * errno.
+ */
+int vmeventctl_owner_clear_dead(vmeventctl_handle *h, uint32_t domid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMEVENTCTL_H */

@@ -1,0 +1,196 @@
+/*
+ * owner.c: the ownership record of a ring, in dom0's xenstore subtree.
+ *
+ * Xen keeps no note of which process enabled a ring; an agent that dies
+ * leaves the ring enabled and every later enable refused with EBUSY.  The
+ * record lets the tools tell a live owner (ask it to stop) from a dead one
+ * (rescue the guest).  It lives under /local/domain/0, which dom0 owns and
+ * no guest can write, and holds "pid start_time comm": the start time
+ * (field 22 of /proc/PID/stat) tells our owner from a later process that
+ * got the same pid.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define OWNER_ROOT "/local/domain/0/libvmeventctl"
+
+static void record_path(char *buf, size_t len, uint32_t domid)
+{
+    snprintf(buf, len, OWNER_ROOT "/%u/monitor", domid);
+}
+
+/*
+ * Reads a process's start time and command name from /proc/PID/stat.
+ * Returns 0, or -1 with errno ENOENT (no such process) or EIO.
+ */
+static int proc_stat(pid_t pid, uint64_t *start, char comm[17])
+{
+    char path[64], buf[1024], *open_paren, *close_paren, *p;
+    unsigned long long st;
+    size_t n, clen;
+    FILE *f;
+    int field;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if ( !f )
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+
+    /* comm may hold spaces and parentheses: it ends at the last ')'. */
+    open_paren = strchr(buf, '(');
+    close_paren = strrchr(buf, ')');
+    if ( !open_paren || !close_paren || close_paren < open_paren )
+        goto bad;
+    clen = (size_t)(close_paren - open_paren - 1);
+    if ( clen > 16 )
+        clen = 16;
+    if ( comm )
+    {
+        memcpy(comm, open_paren + 1, clen);
+        comm[clen] = '\0';
+    }
+
+    /* After ") " comes field 3 (state); start time is field 22. */
+    p = close_paren + 1;
+    for ( field = 3; field < 22; field++ )
+    {
+        p = strchr(p + 1, ' ');
+        if ( !p )
+            goto bad;
+    }
+    if ( sscanf(p + 1, "%llu", &st) != 1 )
+        goto bad;
+    *start = st;
+    return 0;
+
+ bad:
+    errno = EIO;
+    return -1;
+}
+
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid)
+{
+    char path[80], val[96], comm[17] = "";
+    uint64_t start = 0;
+    int len;
+
+    if ( proc_stat(getpid(), &start, comm) )
+    {
+        LOGE(h, domid, "record", "cannot read /proc/self/stat");
+        return -1;
+    }
+    /* The comm is ours; keep the record one line of plain words. */
+    for ( len = 0; comm[len]; len++ )
+        if ( comm[len] == ' ' || comm[len] < 0x21 || comm[len] > 0x7e )
+            comm[len] = '_';
+
+    record_path(path, sizeof(path), domid);
+    len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s", (int)getpid(),
+                   start, comm[0] ? comm : "-");
+    if ( !xs_write(h->xsh, XBT_NULL, path, val, (unsigned int)len) )
+    {
+        LOGE(h, domid, "record", "cannot write the ownership record %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid)
+{
+    char path[80];
+
+    snprintf(path, sizeof(path), OWNER_ROOT "/%u", domid);
+    if ( !xs_rm(h->xsh, XBT_NULL, path) && errno != ENOENT )
+    {
+        LOGE(h, domid, "record", "cannot remove the ownership record %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_record(const char *val, struct vmeventctl_owner *o)
+{
+    unsigned long long start;
+    int pid, consumed = 0;
+
+    if ( sscanf(val, "%d %llu %n", &pid, &start, &consumed) < 2 ||
+         pid <= 0 || !consumed )
+        return -1;
+    o->pid = pid;
+    o->start_time = start;
+    snprintf(o->comm, sizeof(o->comm), "%.16s", val + consumed);
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
+                         struct vmeventctl_owner *o)
+{
+    char path[80], *val;
+    unsigned int len;
+    uint64_t start;
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    o->state = VMEVENTCTL_OWNER_NONE;
+
+    record_path(path, sizeof(path), domid);
+    val = xs_read(h->xsh, XBT_NULL, path, &len);
+    if ( !val )
+    {
+        if ( errno == ENOENT )
+            return 0;
+        LOGE(h, domid, "record", "cannot read %s", path);
+        return -1;
+    }
+    rc = (strlen(val) == len) ? parse_record(val, o) : -1;
+    free(val);
+    if ( rc )
+    {
+        errno = EIO;
+        LOGE(h, domid, "record", "the ownership record %s does not parse", path);
+        return -1;
+    }
+
+    if ( proc_stat(o->pid, &start, NULL) == 0 && start == o->start_time )
+        o->state = VMEVENTCTL_OWNER_LIVE;
+    else
+        o->state = VMEVENTCTL_OWNER_DEAD;
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_owner_clear_dead(vmeventctl_handle *h, uint32_t domid)
+{
+    struct vmeventctl_owner o;
+
+    if ( vmeventctl_owner_get(h, domid, &o) )
+    {
+        /* A record that does not parse belongs to nobody alive. */
+        if ( errno != EIO )
+            return -1;
+    }
+    else if ( o.state == VMEVENTCTL_OWNER_NONE )
+        return 0;
+    else if ( o.state == VMEVENTCTL_OWNER_LIVE )
+    {
+        errno = EBUSY;
+        LOGE(h, domid, "record", "the ring's owner, pid %d (%s), is alive",
+             (int)o.pid, o.comm);
+        return -1;
+    }
+    return vmeventctl__owner_remove(h, domid);
+}

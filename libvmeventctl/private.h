@@ -1,0 +1,112 @@
+/*
+ * private.h: the handle and ring bodies, and internal helpers of
+ * libvmeventctl.  Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#ifndef VMEVENTCTL_PRIVATE_H
+#define VMEVENTCTL_PRIVATE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <xenctrl.h>
+#include <xenevtchn.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "vmeventctl.h"
+
+#define VMEVENTCTL_EXPORT __attribute__((visibility("default")))
+
+struct vmeventctl_handle {
+    xentoollog_logger *logger;
+    xentoollog_logger_stdiostream *own_logger; /* NULL if the caller's */
+    xc_interface *xch;
+    xenevtchn_handle *xce;
+    struct xs_handle *xsh;
+
+    /* vmeventctl_request_stop(): a flag and a self-pipe to wake poll(). */
+    volatile sig_atomic_t stop;
+    int stop_pipe[2];
+
+    vmeventctl_ring *rings;   /* rings enabled through this handle */
+};
+
+/* What the safe disable knows of one vCPU it (or the agent) answered. */
+struct vcpu_track {
+    uint8_t answered;   /* answered since the settle last saw it run */
+    uint8_t have_snap;
+    uint64_t snap_ns;   /* cpu_time when the settle first looked */
+};
+
+struct vmeventctl_ring {
+    vmeventctl_handle *h;
+    vmeventctl_ring *next;
+
+    uint32_t domid;
+    enum vmeventctl_ring_kind kind;
+    void *page;                  /* the ring page from xc_monitor_enable */
+    vm_event_back_ring_t back;
+    uint32_t xen_port;           /* guest-side port Xen consumes */
+    evtchn_port_t port;          /* ours, bound to xen_port; ~0 if unbound */
+    int bound;
+
+    unsigned int events;         /* VMEVENTCTL_EVENT_* we turned on */
+    unsigned int queued;         /* answers not yet pushed */
+    unsigned int invalid;        /* malformed requests consumed */
+
+    unsigned int nr_vcpus;
+    struct vcpu_track *vcpus;
+};
+
+/* Logging: every message names the domain and the step. */
+/* Logging never changes errno: callers set it before they log. */
+#define LOG(h, lvl, errnoval, domid, step, fmt, ...)                        \
+    do {                                                                    \
+        int log_errno_ = errno;                                             \
+        xtl_log((h)->logger, (lvl), (errnoval), "libvmeventctl",          \
+                "domain %u: %s: " fmt, (unsigned int)(domid), (step),     \
+                ##__VA_ARGS__);                                             \
+        errno = log_errno_;                                                 \
+    } while ( 0 )
+#define LOGE(h, domid, step, fmt, ...) \
+    LOG(h, XTL_ERROR, errno, domid, step, fmt, ##__VA_ARGS__)
+#define LOGW(h, domid, step, fmt, ...) \
+    LOG(h, XTL_WARN, -1, domid, step, fmt, ##__VA_ARGS__)
+#define LOGD(h, domid, step, fmt, ...) \
+    LOG(h, XTL_DETAIL, -1, domid, step, fmt, ##__VA_ARGS__)
+
+/* core.c */
+uint64_t vmeventctl__now_ns(void);
+void vmeventctl__ring_link(vmeventctl_handle *h, vmeventctl_ring *r);
+void vmeventctl__ring_unlink(vmeventctl_handle *h, vmeventctl_ring *r);
+
+/* domain.c */
+/*
+ * Checks that domid names a domain that can have a ring: not dom0, not a
+ * reserved id (Xen 4.17.0-4.17.6 crash on vm_event ops with DOMID_INVALID),
+ * existing, not dying, HVM or PVH.  Fills *info.  Returns 0, or -1 with
+ * errno EINVAL, ESRCH or ENOENT, logged against step.
+ */
+int vmeventctl__check_target(vmeventctl_handle *h, uint32_t domid,
+                             const char *step, xc_domaininfo_t *info);
+int vmeventctl__getinfo(vmeventctl_handle *h, uint32_t domid,
+                        xc_domaininfo_t *info);
+/* Checks Xen's vm_event interface version: 0, or -1 EPROTONOSUPPORT. */
+int vmeventctl__check_interface(vmeventctl_handle *h, uint32_t domid,
+                                const char *step);
+
+/* ring.c */
+void vmeventctl__ring_free(vmeventctl_ring *r);
+int vmeventctl__ring_unbind(vmeventctl_ring *r);
+int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
+                            unsigned int ev, int enable);
+const char *vmeventctl__event_name(unsigned int ev);
+
+/* owner.c */
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid);
+int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);
+
+#endif /* VMEVENTCTL_PRIVATE_H */

@@ -1,0 +1,513 @@
+/*
+ * ring.c: enabling a ring, reading and validating requests, answering,
+ * notifying and waiting.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "private.h"
+
+static const char *kind_name(enum vmeventctl_ring_kind kind)
+{
+    switch ( kind )
+    {
+    case VMEVENTCTL_RING_MONITOR: return "monitor";
+    case VMEVENTCTL_RING_PAGING:  return "paging";
+    case VMEVENTCTL_RING_SHARING: return "sharing";
+    }
+    return "unknown";
+}
+
+/*
+ * Paging and sharing rings are compiled out of Debian's hypervisor
+ * (CONFIG_MEM_PAGING, CONFIG_MEM_SHARING) and answer ENOSYS.  Where a Xen
+ * has them, this library still only drives monitor rings: their requests
+ * need the pager's or sharer's own protocol.  Take such a ring straight
+ * down again so nothing is left behind.
+ */
+static int enable_other_kind(vmeventctl_handle *h, uint32_t domid,
+                             enum vmeventctl_ring_kind kind)
+{
+    uint32_t port;
+    int rc;
+
+    if ( kind == VMEVENTCTL_RING_PAGING )
+        rc = xc_mem_paging_enable(h->xch, domid, &port);
+    else
+        rc = xc_memshr_ring_enable(h->xch, domid, &port);
+
+    if ( rc )
+    {
+        if ( errno == ENOSYS )
+            LOGE(h, domid, "enable",
+                 "this hypervisor was built without %s support (Debian's is): only monitor rings are available",
+                 kind_name(kind));
+        else
+            LOGE(h, domid, "enable", "xc_%s ring enable failed", kind_name(kind));
+        return -1;
+    }
+
+    if ( kind == VMEVENTCTL_RING_PAGING )
+        rc = xc_mem_paging_disable(h->xch, domid);
+    else
+        rc = xc_memshr_ring_disable(h->xch, domid);
+    if ( rc )
+        LOGE(h, domid, "enable", "could not take the probing %s ring down again",
+             kind_name(kind));
+    errno = EOPNOTSUPP;
+    LOGE(h, domid, "enable", "libvmeventctl drives monitor rings only, not %s rings",
+         kind_name(kind));
+    return -1;
+}
+
+void vmeventctl__ring_free(vmeventctl_ring *r)
+{
+    if ( !r )
+        return;
+    vmeventctl__ring_unlink(r->h, r);
+    free(r->vcpus);
+    free(r);
+}
+
+int vmeventctl__ring_unbind(vmeventctl_ring *r)
+{
+    if ( !r->bound )
+        return 0;
+    if ( xenevtchn_unbind(r->h->xce, r->port) )
+    {
+        LOGE(r->h, r->domid, "unbind", "cannot unbind local port %u", r->port);
+        return -1;
+    }
+    r->bound = 0;
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
+                                        enum vmeventctl_ring_kind kind,
+                                        unsigned int flags)
+{
+    vmeventctl_ring *r = NULL;
+    xc_domaininfo_t info;
+    xenevtchn_port_or_error_t port;
+    int saved;
+
+    if ( flags || (kind != VMEVENTCTL_RING_MONITOR &&
+                   kind != VMEVENTCTL_RING_PAGING &&
+                   kind != VMEVENTCTL_RING_SHARING) )
+    {
+        errno = EINVAL;
+        LOGE(h, domid, "enable", "invalid ring kind %d or flags %#x", kind, flags);
+        return NULL;
+    }
+    if ( vmeventctl__check_target(h, domid, "enable", &info) )
+        return NULL;
+    if ( vmeventctl__check_interface(h, domid, "enable") )
+        return NULL;
+    if ( kind != VMEVENTCTL_RING_MONITOR )
+    {
+        enable_other_kind(h, domid, kind);
+        return NULL;
+    }
+
+    r = calloc(1, sizeof(*r));
+    if ( !r )
+        goto err_log;
+    r->h = h;
+    r->domid = domid;
+    r->kind = kind;
+    r->nr_vcpus = info.max_vcpu_id + 1;
+    r->vcpus = calloc(r->nr_vcpus, sizeof(*r->vcpus));
+    if ( !r->vcpus )
+        goto err_log;
+
+    /*
+     * xc_monitor_enable pauses the domain, maps the ring gfn, enables and
+     * removes the gfn from the guest (XSA-99), then unpauses.  EBUSY: a ring
+     * exists, whether a live agent's or one whose agent died.
+     */
+    r->page = xc_monitor_enable(h->xch, domid, &r->xen_port);
+    if ( !r->page )
+    {
+        if ( errno == EBUSY )
+            LOGE(h, domid, "enable",
+                 "a monitor ring already exists: another agent owns it, or its agent died (xen-vmevent-drain status shows which)");
+        else
+            LOGE(h, domid, "enable", "xc_monitor_enable failed");
+        goto err;
+    }
+
+    port = xenevtchn_bind_interdomain(h->xce, domid, r->xen_port);
+    if ( port < 0 )
+    {
+        LOGE(h, domid, "enable", "cannot bind to Xen's port %u (xenevtchn_bind_interdomain)",
+             r->xen_port);
+        goto err_disable;
+    }
+    r->port = (evtchn_port_t)port;
+    r->bound = 1;
+
+    /*
+     * No event source is on yet, so nothing can be on the ring: initialise
+     * the shared indices and our back ring over the page Xen fronts.
+     */
+    SHARED_RING_INIT((vm_event_sring_t *)r->page);
+    BACK_RING_INIT(&r->back, (vm_event_sring_t *)r->page, XC_PAGE_SIZE);
+
+    if ( vmeventctl__owner_write(h, domid) )
+        goto err_disable;
+
+    vmeventctl__ring_link(h, r);
+    LOGD(h, domid, "enable", "monitor ring enabled, Xen port %u bound to local port %u",
+         r->xen_port, r->port);
+    return r;
+
+ err_disable:
+    saved = errno;
+    if ( r->bound && xenevtchn_unbind(h->xce, r->port) )
+        LOGE(h, domid, "enable", "undo: cannot unbind local port %u", r->port);
+    munmap(r->page, XC_PAGE_SIZE);
+    /* Nothing was turned on, so no request can be waiting for an answer. */
+    if ( xc_monitor_disable(h->xch, domid) )
+        LOGE(h, domid, "enable", "undo: xc_monitor_disable failed; the ring is left enabled");
+    errno = saved;
+    goto err;
+ err_log:
+    LOGE(h, domid, "enable", "out of memory");
+ err:
+    saved = errno;
+    if ( r )
+    {
+        free(r->vcpus);
+        free(r);
+    }
+    errno = saved;
+    return NULL;
+}
+
+VMEVENTCTL_EXPORT
+uint32_t vmeventctl_ring_domid(const vmeventctl_ring *r)
+{
+    return r->domid;
+}
+
+VMEVENTCTL_EXPORT
+uint32_t vmeventctl_ring_port(const vmeventctl_ring *r)
+{
+    return r->port;
+}
+
+VMEVENTCTL_EXPORT
+uint32_t vmeventctl_ring_xen_port(const vmeventctl_ring *r)
+{
+    return r->xen_port;
+}
+
+VMEVENTCTL_EXPORT
+unsigned int vmeventctl_ring_events(const vmeventctl_ring *r)
+{
+    return r->events;
+}
+
+int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
+                            unsigned int ev, int enable)
+{
+    switch ( ev )
+    {
+    case VMEVENTCTL_EVENT_CPUID:
+        return xc_monitor_cpuid(h->xch, domid, enable);
+    case VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT:
+        return xc_monitor_software_breakpoint(h->xch, domid, enable);
+    case VMEVENTCTL_EVENT_PRIVILEGED_CALL:
+        return xc_monitor_privileged_call(h->xch, domid, enable);
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+const char *vmeventctl__event_name(unsigned int ev)
+{
+    switch ( ev )
+    {
+    case VMEVENTCTL_EVENT_CPUID:               return "cpuid";
+    case VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT: return "software breakpoint";
+    case VMEVENTCTL_EVENT_PRIVILEGED_CALL:     return "privileged call";
+    }
+    return "unknown";
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_monitor(vmeventctl_ring *r, enum vmeventctl_event ev,
+                            int enable)
+{
+    if ( vmeventctl__monitor_set(r->h, r->domid, ev, !!enable) )
+    {
+        if ( errno == EEXIST )
+            LOGE(r->h, r->domid, "monitor", "%s events are already %s",
+                 vmeventctl__event_name(ev), enable ? "on" : "off");
+        else
+            LOGE(r->h, r->domid, "monitor", "cannot turn %s events %s",
+                 vmeventctl__event_name(ev), enable ? "on" : "off");
+        return -1;
+    }
+    if ( enable )
+        r->events |= ev;
+    else
+        r->events &= ~(unsigned int)ev;
+    return 0;
+}
+
+/*
+ * The ring page is Xen's and ours alone (the gfn left the guest's physmap),
+ * but its indices are still read with suspicion: a req_prod more than a
+ * ring's worth ahead of our consumer index would have us read slots Xen
+ * never wrote, or answer past the responses' space.
+ */
+static int ring_unconsumed(vmeventctl_ring *r, RING_IDX *prod)
+{
+    RING_IDX p = r->back.sring->req_prod;
+    RING_IDX n;
+
+    xen_rmb(); /* see req_prod before the requests it covers */
+    n = p - r->back.req_cons;
+    if ( n > RING_SIZE(&r->back) ||
+         r->back.req_cons - r->back.rsp_prod_pvt > RING_SIZE(&r->back) )
+    {
+        errno = EIO;
+        LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+            "corrupt ring: req_prod %u is %u ahead of req_cons %u, but the ring has %u slots",
+            p, n, r->back.req_cons, RING_SIZE(&r->back));
+        return -1;
+    }
+    *prod = p;
+    return (int)n;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req)
+{
+    RING_IDX prod, cons;
+    int n = ring_unconsumed(r, &prod);
+
+    if ( n <= 0 )
+        return n;
+
+    cons = r->back.req_cons;
+    memcpy(req, RING_GET_REQUEST(&r->back, cons), sizeof(*req));
+    r->back.req_cons = ++cons;
+    /* Ask Xen to notify us for the next request. */
+    r->back.sring->req_event = cons + 1;
+
+    if ( req->version != VM_EVENT_INTERFACE_VERSION ||
+         req->vcpu_id >= r->nr_vcpus )
+    {
+        r->invalid++;
+        errno = EBADMSG;
+        LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+            "malformed request consumed: version %u (want %u), vcpu %u of %u",
+            req->version, VM_EVENT_INTERFACE_VERSION, req->vcpu_id,
+            r->nr_vcpus);
+        return -1;
+    }
+    return 1;
+}
+
+static vm_event_response_t *next_response(vmeventctl_ring *r)
+{
+    /* One answer per request consumed: never write past what was read. */
+    if ( r->back.rsp_prod_pvt == r->back.req_cons )
+    {
+        errno = ENOSPC;
+        return NULL;
+    }
+    return RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+}
+
+static void fill_response(vm_event_response_t *rsp,
+                          const vm_event_request_t *req, uint32_t extra)
+{
+    memset(rsp, 0, sizeof(*rsp));
+    /*
+     * Xen's vm_event_resume drops a response of another version silently,
+     * and only VM_EVENT_FLAG_VCPU_PAUSED for this vcpu_id unpauses it.
+     */
+    rsp->version = VM_EVENT_INTERFACE_VERSION;
+    rsp->vcpu_id = req->vcpu_id;
+    rsp->altp2m_idx = req->altp2m_idx;
+    rsp->reason = req->reason;
+    rsp->flags = (req->flags & VM_EVENT_FLAG_VCPU_PAUSED) | extra;
+}
+
+static void commit_response(vmeventctl_ring *r, const vm_event_response_t *rsp)
+{
+    r->back.rsp_prod_pvt++;
+    r->queued++;
+    if ( rsp->vcpu_id < r->nr_vcpus && (rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) )
+    {
+        r->vcpus[rsp->vcpu_id].answered = 1;
+        r->vcpus[rsp->vcpu_id].have_snap = 0;
+    }
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_put_response(vmeventctl_ring *r,
+                                 const vm_event_request_t *req,
+                                 uint32_t extra_flags)
+{
+    vm_event_response_t *rsp = next_response(r);
+
+    if ( !rsp )
+        return -1;
+    fill_response(rsp, req, extra_flags);
+    commit_response(r, rsp);
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_notify(vmeventctl_ring *r)
+{
+    if ( !r->queued )
+        return 0;
+    RING_PUSH_RESPONSES(&r->back);
+    r->queued = 0;
+    if ( !r->bound )
+        return 0; /* the safe disable kicks Xen with xc_monitor_resume */
+    if ( xenevtchn_notify(r->h->xce, r->port) )
+    {
+        LOGE(r->h, r->domid, "notify", "cannot notify Xen on local port %u", r->port);
+        return -1;
+    }
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
+                               void *arg)
+{
+    vm_event_request_t req;
+    int answered = 0, rc;
+
+    for ( ;; )
+    {
+        vm_event_response_t *rsp;
+
+        rc = vmeventctl_ring_get_request(r, &req);
+        if ( rc == 0 )
+            break;
+        if ( rc < 0 && errno == EBADMSG )
+        {
+            /*
+             * A malformed request was consumed.  Keep one response per
+             * request so the indices stay paired; the zeroed slot has
+             * version 0, which Xen's vm_event_resume drops unread.
+             */
+            rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+            memset(rsp, 0, sizeof(*rsp));
+            r->back.rsp_prod_pvt++;
+            r->queued++;
+            continue;
+        }
+        if ( rc < 0 )
+            goto out;
+        rsp = next_response(r);
+        fill_response(rsp, &req, 0);
+        if ( cb )
+        {
+            cb(&req, rsp, arg);
+            rsp->version = VM_EVENT_INTERFACE_VERSION;
+            rsp->vcpu_id = req.vcpu_id;
+        }
+        commit_response(r, rsp);
+        answered++;
+    }
+    rc = answered;
+ out:
+    /* One notify for the whole batch. */
+    if ( vmeventctl_ring_notify(r) )
+        return -1;
+    return rc;
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_ring_wait(vmeventctl_ring *r, int timeout_ms)
+{
+    vmeventctl_handle *h = r->h;
+    uint64_t deadline = 0;
+    RING_IDX prod;
+
+    if ( timeout_ms > 0 )
+        deadline = vmeventctl__now_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+    for ( ;; )
+    {
+        struct pollfd fds[2];
+        int n, left = timeout_ms;
+
+        if ( h->stop )
+        {
+            errno = ECANCELED;
+            return -1;
+        }
+        /* Requests may already be there: Xen notifies only past req_event. */
+        n = ring_unconsumed(r, &prod);
+        if ( n != 0 )
+            return n < 0 ? -1 : 1;
+
+        if ( timeout_ms > 0 )
+        {
+            uint64_t now = vmeventctl__now_ns();
+
+            left = now >= deadline ? 0 :
+                   (int)((deadline - now + 999999ull) / 1000000ull);
+        }
+
+        fds[0].fd = xenevtchn_fd(h->xce);
+        fds[0].events = POLLIN;
+        fds[1].fd = h->stop_pipe[0];
+        fds[1].events = POLLIN;
+        n = poll(fds, 2, left);
+        if ( n < 0 )
+        {
+            if ( errno == EINTR )
+                continue;
+            LOGE(h, r->domid, "wait", "poll failed");
+            return -1;
+        }
+        if ( n == 0 )
+            return 0;
+        if ( fds[1].revents )
+            continue; /* stop requested: reported at the top */
+        if ( fds[0].revents & POLLIN )
+        {
+            xenevtchn_port_or_error_t port = xenevtchn_pending(h->xce);
+
+            if ( port < 0 )
+            {
+                if ( errno == EAGAIN || errno == EINTR )
+                    continue;
+                LOGE(h, r->domid, "wait", "xenevtchn_pending failed");
+                return -1;
+            }
+            if ( xenevtchn_unmask(h->xce, port) )
+            {
+                LOGE(h, r->domid, "wait", "cannot unmask port %d", port);
+                return -1;
+            }
+            /* Any port of this handle wakes us: the ring says what is ours. */
+            return 1;
+        }
+        if ( fds[0].revents & (POLLERR | POLLHUP | POLLNVAL) )
+        {
+            errno = EIO;
+            LOGE(h, r->domid, "wait", "event channel device reported an error");
+            return -1;
+        }
+    }
+}
