@@ -226,9 +226,10 @@ static int release_pause(struct disable_ctx *c)
                  attempt + 1, RELEASE_ATTEMPTS);
             note_failure(c, VMEVENTCTL_STEP_UNPAUSE, errno);
             rc = -1;
-            /* EINVAL: Xen's count is already zero; someone released ours. */
-            if ( errno == EINVAL )
-                break;
+            /*
+             * Retrying is safe: if Xen's count is already zero (EINVAL,
+             * domain_unpause_by_systemcontroller), a retry changes nothing.
+             */
         }
         if ( attempt == RELEASE_ATTEMPTS )
         {
@@ -292,10 +293,14 @@ static void remove_record(struct disable_ctx *c)
 {
     unsigned int attempt;
 
+    /* Xenstore can fail transiently (EAGAIN); a record left would name us
+     * as a dead owner.  Every failure is reported, even if a retry works. */
     for ( attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++ )
+    {
         if ( vmeventctl__owner_remove(c->h, c->r->domid) == 0 )
             return;
-    note_failure(c, VMEVENTCTL_STEP_DISABLE, errno);
+        note_failure(c, VMEVENTCTL_STEP_DISABLE, errno);
+    }
 }
 
 VMEVENTCTL_EXPORT

@@ -100,6 +100,7 @@ int vmeventctl__check_interface(vmeventctl_handle *h, uint32_t domid,
 
 /* ring.c */
 void vmeventctl__ring_free(vmeventctl_ring *r);
+/* Unbinds our port, retrying; -1 if any attempt failed (r->bound: still bound). */
 int vmeventctl__ring_unbind(vmeventctl_ring *r);
 int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
                             unsigned int ev, int enable);

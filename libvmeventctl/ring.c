@@ -78,14 +78,31 @@ void vmeventctl__ring_free(vmeventctl_ring *r)
 
 int vmeventctl__ring_unbind(vmeventctl_ring *r)
 {
-    if ( !r->bound )
-        return 0;
-    if ( xenevtchn_unbind(r->h->xce, r->port) )
+    unsigned int attempt;
+    int first_errno = 0;
+
+    /*
+     * A port left bound keeps a path for notifies into Xen's callback:
+     * try again before giving up on a transient failure.  Any failure is
+     * still reported (-1, errno of the first), even if a retry unbound it.
+     */
+    for ( attempt = 0; r->bound && attempt < 3; attempt++ )
     {
-        LOGE(r->h, r->domid, "unbind", "cannot unbind local port %u", r->port);
+        if ( xenevtchn_unbind(r->h->xce, r->port) == 0 )
+        {
+            r->bound = 0;
+            break;
+        }
+        if ( !first_errno )
+            first_errno = errno;
+        LOGE(r->h, r->domid, "unbind", "cannot unbind local port %u (attempt %u of 3)",
+             r->port, attempt + 1);
+    }
+    if ( first_errno )
+    {
+        errno = first_errno;
         return -1;
     }
-    r->bound = 0;
     return 0;
 }
 
@@ -171,8 +188,7 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
 
  err_disable:
     saved = errno;
-    if ( r->bound && xenevtchn_unbind(h->xce, r->port) )
-        LOGE(h, domid, "enable", "undo: cannot unbind local port %u", r->port);
+    vmeventctl__ring_unbind(r);
     munmap(r->page, XC_PAGE_SIZE);
     /* Nothing was turned on, so no request can be waiting for an answer. */
     if ( xc_monitor_disable(h->xch, domid) )

@@ -1,0 +1,276 @@
+/*
+ * test-disable: the safe disable's protocol, against the fake Xen 4.17.
+ *
+ * Xen 4.17's vm_event_disable does not unpause vCPUs waiting for a reply,
+ * and frees the state a reply's effects need, so the disable must answer
+ * everything, let the answered vCPUs run, then pause, drain once more,
+ * unbind, disable and release exactly its pause.  Each case checks the
+ * guest is left with no vCPU waiting, no pause of ours and nothing of ours
+ * behind: 0, 1 and 8 pending requests; a vCPU that never runs; a full
+ * ring; a corrupt req_prod; a stop requested mid-drain; requests arriving
+ * as we pause; Xen refusing the disable.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include "fixture.h"
+
+/* Position of the first call of fn in the log since the mark, or -1. */
+static int log_first(const char *fn)
+{
+    unsigned int i;
+
+    for ( i = 0; i < fake_log_count(); i++ )
+        if ( !strcmp(fake_log_name(i), fn) )
+            return (int)i;
+    return -1;
+}
+
+static int log_last(const char *fn)
+{
+    int i, last = -1;
+
+    for ( i = 0; i < (int)fake_log_count(); i++ )
+        if ( !strcmp(fake_log_name(i), fn) )
+            last = i;
+    return last;
+}
+
+static void check_left_clean(unsigned int nr_vcpus, unsigned int pause_before,
+                             const char *what)
+{
+    char name[160];
+
+    snprintf(name, sizeof(name), "%s: no vCPU waiting, no pause of ours, nothing left", what);
+    if ( !tap_ok(fx_waiting(nr_vcpus) == 0 &&
+                 fake_pause_count(GUEST) == (int)pause_before &&
+                 fx_nothing_left(), name) )
+        tap_diag("  waiting %u, pause count %d (want %u), ports %u, pages %u", fx_waiting(nr_vcpus),
+                 fake_pause_count(GUEST), pause_before, fake_bound_ports(), fake_pages_mapped());
+}
+
+static void test_pending(unsigned int nr_vcpus, unsigned int pending)
+{
+    vmeventctl_handle *h = fx_world(nr_vcpus);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    unsigned int i, put = 0, mask = 1;
+    char what[64];
+
+    snprintf(what, sizeof(what), "%u pending on %u vCPUs", pending, nr_vcpus);
+    for ( i = 0; i < pending; i++ )
+        put += fake_vcpu_event(GUEST, i, VM_EVENT_REASON_CPUID) == FAKE_EVENT_PUT;
+    if ( put != pending )
+        tap_diag("  %s: the ring took %u of %u (Xen's ring-full rule)", what, put, pending);
+    fake_set_autostep(1);   /* answered vCPUs run while the library looks */
+
+    fake_log_mark();
+    tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, what);
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  outcome clean");
+    tap_is(rep.answered, put, "  answered every request on the ring");
+    tap_is(rep.retries, 0, "  no retry needed");
+    tap_is(rep.ring_disabled, 1, "  ring disabled");
+    tap_is(fake_ring_exists(GUEST, FAKE_RING_MONITOR), 0, "  Xen has no ring");
+    check_left_clean(nr_vcpus, 0, what);
+    fake_monitor_events(GUEST, &mask);
+    tap_is(mask, 0, "  no monitor event left on");
+
+    /* The order is the protocol. */
+    tap_ok(log_first("xc_monitor_cpuid") < log_first("xc_domain_pause"),
+           "  events stopped before the pause");
+    tap_ok(log_first("xc_domain_pause") < log_last("xc_monitor_resume") &&
+           log_last("xc_monitor_resume") < log_first("xenevtchn_unbind") &&
+           log_first("xenevtchn_unbind") < log_first("xc_monitor_disable") &&
+           log_first("xc_monitor_disable") < log_last("xc_domain_unpause"),
+           "  pause, resume, unbind, disable, unpause in that order");
+    tap_is(fake_call_count("xc_domain_pause"), fake_call_count("xc_domain_unpause"),
+           "  as many unpauses as pauses");
+    tap_cmp(rep.paused_ns, >, 0, "  paused time measured");
+    tap_cmp(rep.total_ns, >=, rep.paused_ns, "  total time covers it");
+    vmeventctl_close(h);
+}
+
+static void test_never_runs(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    /* No autostep: the answered vCPU never gets to run. */
+    tap_is(vmeventctl_ring_disable(r, 30, &rep), 0, "a vCPU that never runs after its answer");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  outcome unsettled (reply effects may be lost)");
+    tap_is(rep.unsettled, 1, "  one unsettled vCPU reported");
+    tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  but it is not left waiting");
+    check_left_clean(1, 0, "never runs");
+    vmeventctl_close(h);
+}
+
+static void test_admin_paused(void)
+{
+    vmeventctl_handle *h = fx_world(2);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
+    fake_domain_set_pause_count(GUEST, 2);  /* an administrator's two pauses */
+    fake_set_autostep(1);
+    tap_is(vmeventctl_ring_disable(r, 30, &rep), 0, "disable on a domain someone else paused");
+    tap_is(fake_pause_count(GUEST), 2, "  their two pause references are left as found");
+    check_left_clean(2, 2, "admin paused");
+    vmeventctl_close(h);
+}
+
+static void test_full_ring(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct fake_ring_stats st;
+    int n = 0;
+
+    /* Asynchronous events do not pause the vCPU: it fills the ring. */
+    while ( n < 32 && fake_vcpu_event_async(GUEST, 0, VM_EVENT_REASON_CPUID) == FAKE_EVENT_PUT )
+        n++;
+    fake_ring_stats(GUEST, &st);
+    tap_diag("  %d async requests put; ring-full paused %u", n, st.ring_full_paused);
+    tap_is(fake_vcpu_ring_full_paused(GUEST, 0), 1, "a full ring pauses its producer");
+    fake_set_autostep(1);
+    tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, "disable a full ring");
+    tap_cmp(rep.answered, >=, (unsigned int)n, "  answered all it held");
+    tap_is(fake_vcpu_ring_full_paused(GUEST, 0), 0, "  the producer is released");
+    check_left_clean(1, 0, "full ring");
+    vmeventctl_close(h);
+}
+
+static void test_corrupt(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    vm_event_sring_t *sring = fake_ring_page(GUEST);
+
+    fake_set_autostep(1);
+    sring->req_prod += 100;
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 200, &rep) == -1 && errno == EIO,
+           "disable with a corrupt req_prod: EIO");
+    tap_is(rep.failed_step, VMEVENTCTL_STEP_SETTLE, "  failed at the settle");
+    tap_is(rep.ring_disabled, 1, "  but the ring was still disabled");
+    tap_is(rep.answered, 0, "  nothing read from corrupt indices");
+    check_left_clean(1, 0, "corrupt");
+    vmeventctl_close(h);
+}
+
+struct stop_ctx {
+    vmeventctl_handle *h;
+    unsigned int getinfo_calls;
+};
+
+static void stop_on_third_look(const char *fn, void *arg)
+{
+    struct stop_ctx *c = arg;
+
+    if ( !strcmp(fn, "xc_vcpu_getinfo") && ++c->getinfo_calls == 3 )
+        vmeventctl_request_stop(c->h);
+}
+
+static void test_stop_mid_drain(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct stop_ctx c = { h, 0 };
+
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    fake_set_call_hook(stop_on_third_look, &c);
+    /* The vCPU never runs, so only the stop can end the settle early. */
+    tap_is(vmeventctl_ring_disable(r, 60000, &rep), 0, "stop requested mid-drain");
+    fake_set_call_hook(NULL, NULL);
+    tap_cmp(rep.total_ns, <, 5000000000ull, "  the settle ended at the stop, not the 60 s timeout");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  outcome unsettled");
+    tap_is(rep.ring_disabled, 1, "  the safety steps still ran: ring disabled");
+    check_left_clean(1, 0, "stop mid-drain");
+    vmeventctl_close(h);
+}
+
+struct late_ctx {
+    unsigned int pauses, max;
+};
+
+/*
+ * A request lands just as the domain is paused, as a racing vCPU's would.
+ * It is a mem_access event: step 1 cannot turn those off (mem_access
+ * permissions outlive even the ring, XEN-FACTS.md), so they can arrive at
+ * any time.
+ */
+static void event_at_pause(const char *fn, void *arg)
+{
+    struct late_ctx *c = arg;
+
+    if ( !strcmp(fn, "xc_domain_pause") && c->pauses++ < c->max &&
+         fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_MEM_ACCESS) != FAKE_EVENT_PUT )
+        tap_bail("the late mem_access event was not put on the ring");
+}
+
+static void test_late_requests(unsigned int late)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct late_ctx c = { 0, late };
+    char what[80];
+
+    snprintf(what, sizeof(what), "%u request(s) arriving at the pause", late);
+    fake_set_autostep(1);
+    fake_set_call_hook(event_at_pause, &c);
+    tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, what);
+    fake_set_call_hook(NULL, NULL);
+    if ( late <= 3 )
+    {
+        tap_is(rep.retries, late, "  one unpause-and-settle retry each");
+        tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  clean");
+    }
+    else
+    {
+        tap_is(rep.retries, 3, "  retries bounded at 3");
+        tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  then disabled, unsettled");
+    }
+    check_left_clean(1, 0, what);
+    vmeventctl_close(h);
+}
+
+static void test_xen_refuses(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+
+    fake_ring_set_waiters(GUEST, 1);
+    fake_set_autostep(1);
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 100, &rep) == -1 && errno == EBUSY,
+           "Xen's wait queue not empty: EBUSY");
+    tap_is(rep.failed_step, VMEVENTCTL_STEP_DISABLE, "  failed step: disable");
+    tap_is(rep.ring_disabled, 0, "  ring still enabled, and said so");
+    check_left_clean(1, 0, "Xen refuses");
+    fake_ring_set_waiters(GUEST, 0);
+    vmeventctl_close(h);
+}
+
+int main(void)
+{
+    test_pending(1, 0);
+    test_pending(1, 1);
+    test_pending(8, 8);
+    test_never_runs();
+    test_admin_paused();
+    test_full_ring();
+    test_corrupt();
+    test_stop_mid_drain();
+    test_late_requests(1);
+    test_late_requests(5);
+    test_xen_refuses();
+    return tap_done();
+}

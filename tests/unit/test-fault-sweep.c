@@ -1,0 +1,187 @@
+/*
+ * test-fault-sweep: every Xen call on the enable path, the safe-disable
+ * path and the ownership-record path is failed in turn, once with each
+ * errno that call really returns, and the guest must come out as it went
+ * in or better: its pause count as before, no more vCPUs waiting for a
+ * reply than before, and no port, mapping or record of ours left.  The
+ * operation must also say it failed.
+ *
+ * The calls are found, not listed: each operation runs once clean with
+ * the fake's call log on, and every call it made is then failed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include "fixture.h"
+
+/*
+ * What each call can really answer (Xen 4.17 sources, Linux drivers).
+ * xenevtchn_pending's EAGAIN is left out: it means "nothing pending" and
+ * the wait reads on, by design, so it is not a fault to report.
+ */
+static const struct {
+    const char *fn;
+    int errs[6];
+} errnos[] = {
+    { "xc_domain_getinfolist",     { EPERM, EFAULT, ENOMEM } },
+    { "xc_vm_event_get_version",   { EPERM, EACCES } },
+    { "xc_monitor_enable",         { EBUSY, ENOMEM, EINVAL, EPERM, ENOSPC } },
+    { "xc_monitor_cpuid",          { EPERM, EOPNOTSUPP, EINVAL } },
+    { "xc_monitor_resume",         { ENODEV, EPERM } },
+    { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
+    { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
+    { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
+    { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
+    { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },
+    { "xenevtchn_unbind",          { EINVAL, ENOTCONN } },
+    { "xenevtchn_notify",          { EINVAL, ENOTCONN } },
+    { "xenevtchn_pending",         { EIO } },
+    { "xenevtchn_unmask",          { EINVAL } },
+    { "xs_write",                  { EACCES, EIO, ENOSPC, EAGAIN, E2BIG } },
+    { "xs_read",                   { EACCES, EIO, ENOENT } },
+    { "xs_rm",                     { EACCES, EIO, EAGAIN } },
+    { "xs_directory",              { EACCES, EIO } },
+};
+
+static const int *errnos_of(const char *fn)
+{
+    static const int fallback[] = { EIO, 0 };
+    unsigned int i;
+
+    for ( i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++ )
+        if ( !strcmp(errnos[i].fn, fn) )
+            return errnos[i].errs;
+    return fallback;
+}
+
+enum op { OP_ENABLE, OP_DISABLE, OP_RECORD };
+static const char *op_name[] = { "enable", "safe disable", "ownership record" };
+
+#define NR_VCPUS 2
+
+/* Sets the world up for op; returns the ring for OP_DISABLE. */
+static vmeventctl_ring *setup(enum op op, vmeventctl_handle **hp)
+{
+    vmeventctl_handle *h = fx_world(NR_VCPUS);
+    vmeventctl_ring *r = NULL;
+
+    if ( op != OP_ENABLE )
+    {
+        r = fx_ring(h);
+        if ( op == OP_DISABLE )
+        {
+            /* Both vCPUs waiting for a reply, and events still on. */
+            fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+            fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
+        }
+    }
+    fake_set_autostep(1);
+    *hp = h;
+    return r;
+}
+
+/* Runs op; returns 0 if it reported success, -1 if it reported failure. */
+static int run(enum op op, vmeventctl_handle *h, vmeventctl_ring **rp)
+{
+    struct vmeventctl_owner o;
+
+    switch ( op )
+    {
+    case OP_ENABLE:
+        *rp = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+        return *rp ? 0 : -1;
+    case OP_DISABLE:
+        return vmeventctl_ring_disable(*rp, 200, NULL);
+    case OP_RECORD:
+        return vmeventctl_owner_get(h, GUEST, &o) || o.state != VMEVENTCTL_OWNER_LIVE ? -1 : 0;
+    }
+    return -1;
+}
+
+static unsigned int cases, bad;
+
+static void sweep(enum op op)
+{
+    char names[256][40];
+    unsigned int n, i, op_cases = 0, op_bad = 0;
+    vmeventctl_handle *h;
+    vmeventctl_ring *r;
+
+    /* A clean run tells which calls the operation makes. */
+    r = setup(op, &h);
+    fake_log_mark();
+    if ( run(op, h, &r) )
+        tap_bail("%s fails with no fault injected", op_name[op]);
+    n = fake_log_count();
+    if ( n > 256 )
+        tap_bail("%s made %u calls, more than this test expects", op_name[op], n);
+    for ( i = 0; i < n; i++ )
+        snprintf(names[i], sizeof(names[i]), "%s", fake_log_can_fail(i) ? fake_log_name(i) : "");
+    vmeventctl_close(h);
+
+    for ( i = 0; i < n; i++ )
+    {
+        const int *err;
+
+        if ( !names[i][0] )
+            continue;
+        for ( err = errnos_of(names[i]); *err; err++ )
+        {
+            unsigned int waiting_before, pause_before;
+            int rc, ok;
+
+            r = setup(op, &h);
+            waiting_before = fx_waiting(NR_VCPUS);
+            pause_before = (unsigned int)fake_pause_count(GUEST);
+            fake_fail_nth_call(i + 1, *err);
+            rc = run(op, h, &r);
+            fake_fail_clear();
+
+            ok = rc == -1;
+            if ( op == OP_ENABLE && r )
+            {
+                vmeventctl_ring_disable(r, 50, NULL);
+                r = NULL;
+            }
+            if ( op == OP_RECORD )
+                vmeventctl_ring_disable(r, 50, NULL);
+            ok = ok && fake_pause_count(GUEST) == (int)pause_before &&
+                 fx_waiting(NR_VCPUS) <= waiting_before && fx_nothing_left();
+            if ( op == OP_ENABLE )
+                ok = ok && fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0;
+            op_cases++;
+            if ( !ok )
+            {
+                op_bad++;
+                tap_diag("%s: call %u (%s) failing with %s: rc %d, pause %d (was %u), waiting %u (was %u), ports %u, pages %u, ring %d",
+                         op_name[op], i + 1, names[i], strerror(*err), rc,
+                         fake_pause_count(GUEST), pause_before, fx_waiting(NR_VCPUS),
+                         waiting_before, fake_bound_ports(), fake_pages_mapped(),
+                         fake_ring_exists(GUEST, FAKE_RING_MONITOR));
+            }
+            vmeventctl_close(h);
+        }
+    }
+    {
+        char name[160];
+
+        snprintf(name, sizeof(name),
+                 "%s: %u Xen calls, %u fault cases, every one reported and left the guest as found or better",
+                 op_name[op], n, op_cases);
+        tap_ok(op_bad == 0 && op_cases > 0, name);
+    }
+    cases += op_cases;
+    bad += op_bad;
+}
+
+int main(void)
+{
+    sweep(OP_ENABLE);
+    sweep(OP_DISABLE);
+    sweep(OP_RECORD);
+    tap_diag("fault sweep: %u cases, %u leaked a pause, a waiting vCPU, a port, a mapping or a record",
+             cases, bad);
+    printf("# fault sweep: %u cases run\n", cases);
+    return tap_done();
+}
