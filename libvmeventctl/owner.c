@@ -5,7 +5,7 @@
  * leaves the ring enabled and every later enable refused with EBUSY.  The
  * record lets the tools tell a live owner (ask it to stop) from a dead one
  * (rescue the guest).  It lives under /local/domain/0, which dom0 owns and
- * no guest can write, and holds "pid start_time comm": the start time
+ * no guest can write, and holds "pid start_time comm [paused]": the start time
  * (field 22 of /proc/PID/stat) tells our owner from a later process that
  * got the same pid.
  *
@@ -81,7 +81,7 @@ static int proc_stat(pid_t pid, uint64_t *start, char comm[17])
     return -1;
 }
 
-int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid)
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_pause)
 {
     char path[80], val[96], comm[17] = "";
     uint64_t start = 0;
@@ -98,8 +98,8 @@ int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid)
             comm[len] = '_';
 
     record_path(path, sizeof(path), domid);
-    len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s", (int)getpid(),
-                   start, comm[0] ? comm : "-");
+    len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s%s", (int)getpid(),
+                   start, comm[0] ? comm : "-", holds_pause ? " paused" : "");
     if ( !xs_write(h->xsh, XBT_NULL, path, val, (unsigned int)len) )
     {
         LOGE(h, domid, "record", "cannot write the ownership record %s", path);
@@ -124,14 +124,16 @@ int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid)
 static int parse_record(const char *val, struct vmeventctl_owner *o)
 {
     unsigned long long start;
-    int pid, consumed = 0;
+    char comm[17] = "", mark[8] = "";
+    int pid, n;
 
-    if ( sscanf(val, "%d %llu %n", &pid, &start, &consumed) < 2 ||
-         pid <= 0 || !consumed )
+    n = sscanf(val, "%d %llu %16s %7s", &pid, &start, comm, mark);
+    if ( n < 3 || pid <= 0 || (n == 4 && strcmp(mark, "paused")) )
         return -1;
     o->pid = pid;
     o->start_time = start;
-    snprintf(o->comm, sizeof(o->comm), "%.16s", val + consumed);
+    memcpy(o->comm, comm, sizeof(o->comm));
+    o->holds_pause = n == 4;
     return 0;
 }
 
@@ -160,7 +162,7 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
     free(val);
     if ( rc )
     {
-        errno = EIO;
+        errno = EBADMSG;
         LOGE(h, domid, "record", "the ownership record %s does not parse", path);
         return -1;
     }
@@ -180,7 +182,7 @@ int vmeventctl_owner_clear_dead(vmeventctl_handle *h, uint32_t domid)
     if ( vmeventctl_owner_get(h, domid, &o) )
     {
         /* A record that does not parse belongs to nobody alive. */
-        if ( errno != EIO )
+        if ( errno != EBADMSG )
             return -1;
     }
     else if ( o.state == VMEVENTCTL_OWNER_NONE )

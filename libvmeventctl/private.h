@@ -107,7 +107,8 @@ int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
 const char *vmeventctl__event_name(unsigned int ev);
 
 /* owner.c */
-int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid);
+/* holds_pause: we hold a pause reference a successor must release if we die. */
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_pause);
 int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);
 
 #endif /* VMEVENTCTL_PRIVATE_H */

@@ -178,7 +178,7 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     SHARED_RING_INIT((vm_event_sring_t *)r->page);
     BACK_RING_INIT(&r->back, (vm_event_sring_t *)r->page, XC_PAGE_SIZE);
 
-    if ( vmeventctl__owner_write(h, domid) )
+    if ( vmeventctl__owner_write(h, domid, 0) )
         goto err_disable;
 
     vmeventctl__ring_link(h, r);

@@ -323,11 +323,83 @@ const char *vmeventctl_disable_outcome_name(
     enum vmeventctl_disable_outcome outcome);
 
 /*
+ * Rescue of a guest whose agent died.
+ *
+ * An agent that dies leaves its ring enabled, its page unmappable (the gfn
+ * left the guest's physmap) and any vCPU that waited for its reply frozen.
+ * The rescue answers those vCPUs through a fresh ring, as seen working on
+ * Xen 4.17 (XEN-FACTS.md), in steps:
+ *  1. take one pause reference;
+ *  2. confirm a ring exists with the resume probe;
+ *  3. disable the dead ring;
+ *  4. enable a fresh ring and answer every vCPU (version 7, its vcpu_id,
+ *     VM_EVENT_FLAG_VCPU_PAUSED), at most 8 per batch, xc_monitor_resume
+ *     after each batch; Xen skips a vCPU that is not waiting;
+ *  5. disable the fresh ring while still paused (answers with no request
+ *     behind them upset its slot accounting);
+ *  6. release our pause reference;
+ *  7. watch the vCPUs run again (up to 2 s).
+ * What the dead agent's replies would have done is lost.
+ */
+enum vmeventctl_rescue_step {
+    VMEVENTCTL_RESCUE_STEP_NONE = 0,
+    VMEVENTCTL_RESCUE_STEP_CHECK,
+    VMEVENTCTL_RESCUE_STEP_PAUSE,
+    VMEVENTCTL_RESCUE_STEP_PROBE,
+    VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD,
+    VMEVENTCTL_RESCUE_STEP_ENABLE_FRESH,
+    VMEVENTCTL_RESCUE_STEP_ANSWER,
+    VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH,
+    VMEVENTCTL_RESCUE_STEP_UNPAUSE,
+    VMEVENTCTL_RESCUE_STEP_WATCH,
+};
+
+/* Rescue even when no ownership record names a dead owner. */
+#define VMEVENTCTL_RESCUE_FORCE   (1u << 0)
+/*
+ * Also answer the vCPUs when no ring exists (a ring already disabled the
+ * unsafe way leaves its waiting vCPUs frozen, and only answers through a
+ * fresh ring release them).
+ */
+#define VMEVENTCTL_RESCUE_NO_RING (1u << 1)
+
+struct vmeventctl_rescue_report {
+    enum vmeventctl_rescue_step failed_step;
+    int error;                   /* errno of the failed step, else 0 */
+    int dead_ring_found;         /* the probe found a ring */
+    int dead_ring_disabled;
+    int fresh_ring_disabled;
+    unsigned int vcpus_answered; /* answers put (one per vCPU) */
+    unsigned int batches;        /* xc_monitor_resume calls */
+    unsigned int vcpus_stuck;    /* online vCPUs not seen running after */
+    int guest_changed;           /* 1 once any step changed Xen's state */
+    uint64_t paused_ns;
+    uint64_t total_ns;
+};
+
+/*
+ * Rescues domid.  Refuses, changing nothing: EINVAL, ESRCH, ENOENT,
+ * EPROTONOSUPPORT as vmeventctl_ring_enable(); EBUSY when a live process
+ * owns the ring (ask it to stop instead); EPERM when no record names a
+ * dead owner and VMEVENTCTL_RESCUE_FORCE is not given (the ring may be a
+ * live agent of another tool); ENODEV when there is no ring and
+ * VMEVENTCTL_RESCUE_NO_RING is not given.  EBUSY from step 3 means Xen's
+ * wait queue is not empty: nothing more is touched.
+ * Returns 0 when every step succeeded (rep->vcpus_stuck may still be
+ * non-zero: the guest did not run again within 2 s), or -1 with errno
+ * (rep->failed_step says where).  No path leaves our pause reference,
+ * mapping or record.  rep may be NULL.  Logs each step.
+ */
+int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
+                      struct vmeventctl_rescue_report *rep);
+const char *vmeventctl_rescue_step_name(enum vmeventctl_rescue_step step);
+
+/*
  * Ownership records.
  *
  * While a ring is enabled through this library, dom0's own xenstore subtree
  * (/local/domain/0/libvmeventctl/DOMID/monitor, which no guest can write)
- * holds "pid start_time comm" of the process that owns it.  The start time
+ * holds "pid start_time comm [paused]" of the process that owns it.  The start time
  * (field 22 of /proc/PID/stat) tells a live owner from a recycled pid.
  */
 enum vmeventctl_owner_state {
@@ -341,12 +413,18 @@ struct vmeventctl_owner {
     pid_t pid;
     uint64_t start_time;     /* clock ticks since boot, /proc/PID/stat */
     char comm[17];
+    /*
+     * The owner was rescuing the guest and held a pause reference when it
+     * wrote the record: if it is dead, that reference leaked, and the next
+     * rescue releases it.
+     */
+    int holds_pause;
 };
 
 /*
  * Reads the record for domid's monitor ring.  Returns 0 (o->state says
- * what was found), or -1 with errno: EIO for a record that does not parse,
- * or a xenstore errno.
+ * what was found), or -1 with errno: EBADMSG for a record that does not
+ * parse, or a xenstore errno.
  */
 int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
                          struct vmeventctl_owner *o);

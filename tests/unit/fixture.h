@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <xentoollog.h>
@@ -75,6 +76,33 @@ static inline int fx_nothing_left(void)
 
     free(rec);
     return ok;
+}
+
+/*
+ * A dead agent's ring on a fresh world: enabled straight through Xen, a
+ * request from each of the first nr_events vCPUs, maybe a record naming
+ * a pid that cannot exist.  Its mapping died with it.
+ */
+static inline void fx_dead_agent(unsigned int nr_vcpus, int with_record,
+                                 unsigned int nr_events)
+{
+    vmeventctl_handle *h = fx_world(nr_vcpus);
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    uint32_t port;
+    unsigned int i;
+    void *page;
+
+    page = xch ? xc_monitor_enable(xch, GUEST, &port) : NULL;
+    if ( !page )
+        tap_bail("enable: %s", strerror(errno));
+    munmap(page, XC_PAGE_SIZE);
+    xc_monitor_cpuid(xch, GUEST, 1);
+    xc_interface_close(xch);
+    for ( i = 0; i < nr_events; i++ )
+        fake_vcpu_event(GUEST, i, VM_EVENT_REASON_CPUID);
+    if ( with_record )
+        fake_xs_write(RECORD, "4194305 1 dead-agent");
+    vmeventctl_close(h);
 }
 
 #endif

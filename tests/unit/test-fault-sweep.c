@@ -55,18 +55,25 @@ static const int *errnos_of(const char *fn)
     return fallback;
 }
 
-enum op { OP_ENABLE, OP_DISABLE, OP_RECORD };
-static const char *op_name[] = { "enable", "safe disable", "ownership record" };
+enum op { OP_ENABLE, OP_DISABLE, OP_RECORD, OP_RESCUE };
+static const char *op_name[] = { "enable", "safe disable", "ownership record", "rescue" };
 
 #define NR_VCPUS 2
 
 /* Sets the world up for op; returns the ring for OP_DISABLE. */
 static vmeventctl_ring *setup(enum op op, vmeventctl_handle **hp)
 {
-    vmeventctl_handle *h = fx_world(NR_VCPUS);
+    vmeventctl_handle *h;
     vmeventctl_ring *r = NULL;
 
-    if ( op != OP_ENABLE )
+    if ( op == OP_RESCUE )
+    {
+        fx_dead_agent(NR_VCPUS, 1, NR_VCPUS);
+        h = fx_open();
+    }
+    else
+        h = fx_world(NR_VCPUS);
+    if ( op == OP_DISABLE || op == OP_RECORD )
     {
         r = fx_ring(h);
         if ( op == OP_DISABLE )
@@ -95,6 +102,8 @@ static int run(enum op op, vmeventctl_handle *h, vmeventctl_ring **rp)
         return vmeventctl_ring_disable(*rp, 200, NULL);
     case OP_RECORD:
         return vmeventctl_owner_get(h, GUEST, &o) || o.state != VMEVENTCTL_OWNER_LIVE ? -1 : 0;
+    case OP_RESCUE:
+        return vmeventctl_rescue(h, GUEST, 0, NULL);
     }
     return -1;
 }
@@ -147,7 +156,18 @@ static void sweep(enum op op)
             if ( op == OP_RECORD )
                 vmeventctl_ring_disable(r, 50, NULL);
             ok = ok && fake_pause_count(GUEST) == (int)pause_before &&
-                 fx_waiting(NR_VCPUS) <= waiting_before && fx_nothing_left();
+                 fx_waiting(NR_VCPUS) <= waiting_before;
+            if ( op == OP_RESCUE )
+            {
+                /* The dead agent's record may stay; none of ours may. */
+                char *rec = fake_xs_read(RECORD);
+
+                ok = ok && fake_bound_ports() == 0 && fake_pages_mapped() == 0 &&
+                     (!rec || !strcmp(rec, "4194305 1 dead-agent"));
+                free(rec);
+            }
+            else
+                ok = ok && fx_nothing_left();
             if ( op == OP_ENABLE )
                 ok = ok && fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0;
             op_cases++;
@@ -180,6 +200,7 @@ int main(void)
     sweep(OP_ENABLE);
     sweep(OP_DISABLE);
     sweep(OP_RECORD);
+    sweep(OP_RESCUE);
     tap_diag("fault sweep: %u cases, %u leaked a pause, a waiting vCPU, a port, a mapping or a record",
              cases, bad);
     printf("# fault sweep: %u cases run\n", cases);

@@ -1,0 +1,388 @@
+/*
+ * rescue.c: bringing back a guest whose agent died, one function per step.
+ *
+ * The procedure was seen working on Xen 4.17.7, twice in a row on one
+ * guest, after `xen-access DOMID cpuid` was killed with SIGKILL
+ * (XEN-FACTS.md): the dead ring's page cannot be mapped again (its gfn
+ * left the physmap), so the waiting vCPUs are answered through a fresh
+ * ring.  xen/common/vm_event.c vm_event_resume skips a response for a vCPU
+ * that is not waiting, so answering every vCPU is harmless.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define RESCUE_BATCH     8      /* slots in a one-page ring */
+#define WATCH_MS         2000
+#define WATCH_POLL_US    20000
+
+struct rescue_ctx {
+    vmeventctl_handle *h;
+    uint32_t domid;
+    struct vmeventctl_rescue_report *rep;
+    unsigned int nr_vcpus;
+    int paused;               /* our pause reference is held */
+    int leaked_pause;         /* a dead rescuer's reference to release */
+    int record_ours;
+    uint64_t paused_at_ns;
+};
+
+static void fail(struct rescue_ctx *c, enum vmeventctl_rescue_step step, int err)
+{
+    if ( c->rep->failed_step == VMEVENTCTL_RESCUE_STEP_NONE )
+    {
+        c->rep->failed_step = step;
+        c->rep->error = err;
+    }
+}
+
+/* Who owns the ring?  Only a dead owner's ring may be taken without force. */
+static int step_check_owner(struct rescue_ctx *c, unsigned int flags)
+{
+    struct vmeventctl_owner o;
+
+    if ( vmeventctl_owner_get(c->h, c->domid, &o) )
+    {
+        if ( errno != EBADMSG )
+            return -1;
+        o.state = VMEVENTCTL_OWNER_DEAD; /* a record nobody alive wrote */
+        o.holds_pause = 0;
+    }
+    if ( o.state == VMEVENTCTL_OWNER_LIVE )
+    {
+        errno = EBUSY;
+        LOGE(c->h, c->domid, "rescue",
+             "the ring's owner, pid %d (%s), is alive: ask it to stop (SIGTERM) instead",
+             (int)o.pid, o.comm);
+        return -1;
+    }
+    if ( o.state == VMEVENTCTL_OWNER_NONE && !(flags & VMEVENTCTL_RESCUE_FORCE) )
+    {
+        errno = EPERM;
+        LOGE(c->h, c->domid, "rescue",
+             "no ownership record: the ring may belong to a live agent of another tool; force is needed");
+        return -1;
+    }
+    if ( o.state == VMEVENTCTL_OWNER_DEAD )
+    {
+        LOG(c->h, XTL_INFO, -1, c->domid, "rescue", "the ring's owner, pid %d (%s), is dead%s",
+            (int)o.pid, o.comm, o.holds_pause ? " and held a pause reference" : "");
+        c->leaked_pause = o.holds_pause;
+    }
+    return 0;
+}
+
+/* Step 1. */
+static int step_pause(struct rescue_ctx *c)
+{
+    if ( xc_domain_pause(c->h->xch, c->domid) )
+    {
+        LOGE(c->h, c->domid, "rescue: pause", "xc_domain_pause failed; nothing was changed");
+        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, errno);
+        return -1;
+    }
+    c->paused = 1;
+    c->paused_at_ns = vmeventctl__now_ns();
+    /*
+     * Say so in the record: if we are killed from here on, the next rescue
+     * knows a reference of ours is left to release.
+     */
+    if ( vmeventctl__owner_write(c->h, c->domid, 1) == 0 )
+        c->record_ours = 1;
+    else
+        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, errno);
+    return 0;
+}
+
+/* Step 2: 1 a ring exists, 0 none, -1 error. */
+static int step_probe(struct rescue_ctx *c)
+{
+    if ( xc_monitor_resume(c->h->xch, c->domid) == 0 )
+        return 1;
+    if ( errno == ENODEV )
+        return 0;
+    LOGE(c->h, c->domid, "rescue: probe", "xc_monitor_resume failed");
+    fail(c, VMEVENTCTL_RESCUE_STEP_PROBE, errno);
+    return -1;
+}
+
+/* Step 3. */
+static int step_disable_dead(struct rescue_ctx *c)
+{
+    if ( xc_monitor_disable(c->h->xch, c->domid) )
+    {
+        if ( errno == EBUSY )
+            LOGE(c->h, c->domid, "rescue: disable dead ring",
+                 "Xen refused: vCPUs sleep on the ring's wait queue; nothing more is touched");
+        else
+            LOGE(c->h, c->domid, "rescue: disable dead ring", "xc_monitor_disable failed");
+        fail(c, VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD, errno);
+        return -1;
+    }
+    c->rep->dead_ring_disabled = 1;
+    c->rep->guest_changed = 1;
+    return 0;
+}
+
+/* Step 4: a fresh ring, one answer per vCPU, 8 per batch. */
+static void *step_enable_fresh(struct rescue_ctx *c)
+{
+    uint32_t port;
+    void *page = xc_monitor_enable(c->h->xch, c->domid, &port);
+
+    if ( !page )
+    {
+        LOGE(c->h, c->domid, "rescue: enable fresh ring",
+             "xc_monitor_enable failed; waiting vCPUs stay frozen until a rescue with no-ring succeeds");
+        fail(c, VMEVENTCTL_RESCUE_STEP_ENABLE_FRESH, errno);
+        return NULL;
+    }
+    c->rep->guest_changed = 1;
+    return page;
+}
+
+static int step_answer(struct rescue_ctx *c, void *page)
+{
+    vm_event_back_ring_t back;
+    unsigned int v;
+
+    SHARED_RING_INIT((vm_event_sring_t *)page);
+    BACK_RING_INIT(&back, (vm_event_sring_t *)page, XC_PAGE_SIZE);
+
+    for ( v = 0; v < c->nr_vcpus; v++ )
+    {
+        vm_event_response_t *rsp = RING_GET_RESPONSE(&back, back.rsp_prod_pvt);
+
+        memset(rsp, 0, sizeof(*rsp));
+        /* The only answer Xen's vm_event_resume unpauses a vCPU for. */
+        rsp->version = VM_EVENT_INTERFACE_VERSION;
+        rsp->vcpu_id = v;
+        rsp->flags = VM_EVENT_FLAG_VCPU_PAUSED;
+        back.rsp_prod_pvt++;
+        c->rep->vcpus_answered++;
+
+        if ( (v + 1) % RESCUE_BATCH && v + 1 < c->nr_vcpus )
+            continue;
+        RING_PUSH_RESPONSES(&back);
+        if ( xc_monitor_resume(c->h->xch, c->domid) )
+        {
+            LOGE(c->h, c->domid, "rescue: answer", "xc_monitor_resume after %u answers failed",
+                 c->rep->vcpus_answered);
+            fail(c, VMEVENTCTL_RESCUE_STEP_ANSWER, errno);
+            return -1;
+        }
+        c->rep->batches++;
+    }
+    return 0;
+}
+
+/* Step 5: answers without requests upset the slot count: disable now. */
+static void step_disable_fresh(struct rescue_ctx *c, void *page)
+{
+    munmap(page, XC_PAGE_SIZE);
+    if ( xc_monitor_disable(c->h->xch, c->domid) )
+    {
+        LOGE(c->h, c->domid, "rescue: disable fresh ring",
+             "xc_monitor_disable failed; the fresh ring is left enabled");
+        fail(c, VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH, errno);
+        return;
+    }
+    c->rep->fresh_ring_disabled = 1;
+}
+
+static void release_one(struct rescue_ctx *c, const char *what)
+{
+    unsigned int attempt;
+
+    for ( attempt = 0; attempt < 3; attempt++ )
+    {
+        if ( xc_domain_unpause(c->h->xch, c->domid) == 0 )
+            return;
+        LOGE(c->h, c->domid, "rescue: unpause", "xc_domain_unpause (%s) failed, attempt %u of 3",
+             what, attempt + 1);
+        fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
+    }
+    LOG(c->h, XTL_CRITICAL, -1, c->domid, "rescue: unpause",
+        "the domain may be left paused by %s: run 'xl unpause %u'", what, c->domid);
+}
+
+/* Step 6: our reference, and a dead rescuer's if its record said so. */
+static void step_unpause(struct rescue_ctx *c)
+{
+    unsigned int attempt;
+
+    if ( c->record_ours || c->leaked_pause )
+    {
+        for ( attempt = 0; attempt < 3; attempt++ )
+        {
+            if ( vmeventctl__owner_remove(c->h, c->domid) == 0 )
+                break;
+            fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
+        }
+    }
+    if ( c->paused )
+    {
+        release_one(c, "our pause reference");
+        c->rep->paused_ns = vmeventctl__now_ns() - c->paused_at_ns;
+        c->paused = 0;
+    }
+    if ( c->leaked_pause )
+    {
+        LOG(c->h, XTL_INFO, -1, c->domid, "rescue: unpause",
+            "releasing the pause reference a killed rescue left");
+        release_one(c, "the killed rescue's pause reference");
+    }
+}
+
+/* Step 7: has every online vCPU run since? */
+static void step_watch(struct rescue_ctx *c)
+{
+    uint64_t end = vmeventctl__now_ns() + WATCH_MS * 1000000ull;
+    uint64_t *snap = calloc(c->nr_vcpus, sizeof(*snap));
+    unsigned int v, stuck;
+
+    if ( !snap )
+        return;
+    for ( v = 0; v < c->nr_vcpus; v++ )
+        snap[v] = UINT64_MAX;
+    for ( ;; )
+    {
+        stuck = 0;
+        for ( v = 0; v < c->nr_vcpus; v++ )
+        {
+            xc_vcpuinfo_t vi;
+
+            if ( snap[v] == UINT64_MAX - 1 )
+                continue; /* seen running */
+            if ( xc_vcpu_getinfo(c->h->xch, c->domid, v, &vi) )
+            {
+                LOGE(c->h, c->domid, "rescue: watch", "cannot read vCPU %u's state", v);
+                fail(c, VMEVENTCTL_RESCUE_STEP_WATCH, errno);
+                stuck++;
+                continue;
+            }
+            if ( !vi.online || vi.running || vi.blocked ||
+                 (snap[v] != UINT64_MAX && vi.cpu_time > snap[v]) )
+            {
+                snap[v] = UINT64_MAX - 1;
+                continue;
+            }
+            if ( snap[v] == UINT64_MAX )
+                snap[v] = vi.cpu_time;
+            stuck++;
+        }
+        if ( !stuck || vmeventctl__now_ns() >= end )
+            break;
+        usleep(WATCH_POLL_US);
+    }
+    free(snap);
+    c->rep->vcpus_stuck = stuck;
+    if ( stuck )
+        LOGW(c->h, c->domid, "rescue: watch", "%u vCPU(s) not seen running %u ms after the rescue",
+             stuck, WATCH_MS);
+}
+
+VMEVENTCTL_EXPORT
+int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
+                      struct vmeventctl_rescue_report *rep)
+{
+    struct vmeventctl_rescue_report local;
+    struct rescue_ctx c;
+    xc_domaininfo_t info;
+    uint64_t start = vmeventctl__now_ns();
+    void *page;
+    int ring;
+
+    if ( !rep )
+        rep = &local;
+    memset(rep, 0, sizeof(*rep));
+    memset(&c, 0, sizeof(c));
+    c.h = h;
+    c.domid = domid;
+    c.rep = rep;
+
+    if ( flags & ~(VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING) )
+    {
+        errno = EINVAL;
+        LOGE(h, domid, "rescue", "unknown flags %#x", flags);
+        fail(&c, VMEVENTCTL_RESCUE_STEP_CHECK, errno);
+        return -1;
+    }
+    if ( vmeventctl__check_target(h, domid, "rescue", &info) ||
+         vmeventctl__check_interface(h, domid, "rescue") ||
+         step_check_owner(&c, flags) )
+    {
+        fail(&c, VMEVENTCTL_RESCUE_STEP_CHECK, errno);
+        return -1;
+    }
+    c.nr_vcpus = info.max_vcpu_id + 1;
+
+    if ( step_pause(&c) )
+        goto out;
+
+    ring = step_probe(&c);
+    if ( ring < 0 )
+        goto release;
+    rep->dead_ring_found = ring;
+    if ( !ring && !(flags & VMEVENTCTL_RESCUE_NO_RING) )
+    {
+        LOGE(h, domid, "rescue: probe", "no ring to rescue");
+        fail(&c, VMEVENTCTL_RESCUE_STEP_PROBE, ENODEV);
+        goto release;
+    }
+    if ( ring && step_disable_dead(&c) )
+        goto release;
+
+    page = step_enable_fresh(&c);
+    if ( !page )
+        goto release;
+    step_answer(&c, page);
+    step_disable_fresh(&c, page);
+
+ release:
+    step_unpause(&c);
+    if ( rep->failed_step == VMEVENTCTL_RESCUE_STEP_NONE ||
+         rep->failed_step >= VMEVENTCTL_RESCUE_STEP_ANSWER )
+        step_watch(&c);
+ out:
+    rep->total_ns = vmeventctl__now_ns() - start;
+    LOG(h, rep->failed_step ? XTL_ERROR : XTL_INFO, -1, domid, "rescue",
+        "%s: dead ring %s, %u vCPU(s) answered in %u batch(es), paused %llu us, %u vCPU(s) stuck after",
+        rep->failed_step ? "failed" : "done",
+        rep->dead_ring_disabled ? "disabled" : rep->dead_ring_found ? "left" : "absent",
+        rep->vcpus_answered, rep->batches, (unsigned long long)(rep->paused_ns / 1000),
+        rep->vcpus_stuck);
+    if ( rep->failed_step != VMEVENTCTL_RESCUE_STEP_NONE )
+    {
+        errno = rep->error;
+        return -1;
+    }
+    return 0;
+}
+
+VMEVENTCTL_EXPORT
+const char *vmeventctl_rescue_step_name(enum vmeventctl_rescue_step step)
+{
+    switch ( step )
+    {
+    case VMEVENTCTL_RESCUE_STEP_NONE:          return "none";
+    case VMEVENTCTL_RESCUE_STEP_CHECK:         return "check";
+    case VMEVENTCTL_RESCUE_STEP_PAUSE:         return "pause";
+    case VMEVENTCTL_RESCUE_STEP_PROBE:         return "probe";
+    case VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD:  return "disable dead ring";
+    case VMEVENTCTL_RESCUE_STEP_ENABLE_FRESH:  return "enable fresh ring";
+    case VMEVENTCTL_RESCUE_STEP_ANSWER:        return "answer";
+    case VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH: return "disable fresh ring";
+    case VMEVENTCTL_RESCUE_STEP_UNPAUSE:       return "unpause";
+    case VMEVENTCTL_RESCUE_STEP_WATCH:         return "watch";
+    }
+    return "unknown";
+}

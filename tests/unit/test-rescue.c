@@ -1,0 +1,180 @@
+/*
+ * test-rescue: bringing back a guest whose agent died, against the fake
+ * Xen 4.17.  The dead agent is played by a ring enabled through the
+ * library and then abandoned: its record names a pid that cannot exist,
+ * and its vCPUs wait for replies that will never come.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-only
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "fixture.h"
+
+static void test_rescue(unsigned int nr_vcpus, unsigned int nr_events)
+{
+    struct vmeventctl_rescue_report rep;
+    struct fake_ring_stats st;
+    vmeventctl_handle *h;
+    vmeventctl_ring *r;
+    char what[64];
+
+    fx_dead_agent(nr_vcpus, 1, nr_events);
+    h = fx_open();
+    snprintf(what, sizeof(what), "rescue a dead agent's guest: %u of %u vCPUs waiting",
+             nr_events, nr_vcpus);
+    tap_is(fx_waiting(nr_vcpus), nr_events, "the dead agent left its vCPUs waiting");
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, what);
+    tap_ok(rep.dead_ring_found && rep.dead_ring_disabled && rep.fresh_ring_disabled,
+           "  dead ring found and disabled, fresh ring disabled");
+    tap_is(rep.vcpus_answered, nr_vcpus, "  one answer per vCPU");
+    tap_is(rep.batches, (nr_vcpus + 7) / 8, "  at most 8 per batch");
+    tap_is(fx_waiting(nr_vcpus), 0, "  no vCPU waiting any more");
+    tap_is(rep.vcpus_stuck, 0, "  every vCPU seen running after");
+    tap_is(fake_pause_count(GUEST), 0, "  our pause reference released");
+    tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0 && fx_nothing_left(),
+           "  no ring, port, mapping or record left");
+    fake_ring_stats(GUEST, &st);
+    tap_diag("  Xen skipped %lu answers for vCPUs not waiting", st.not_waiting);
+
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(r != NULL, "  a new agent can enable again (no EBUSY)");
+    vmeventctl_ring_disable(r, 50, NULL);
+    vmeventctl_close(h);
+}
+
+static void test_refusals(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+    vmeventctl_ring *r;
+
+    /* A live owner: ours. */
+    h = fx_world(1);
+    r = fx_ring(h);
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE, &rep) == -1 && errno == EBUSY,
+           "a live owner's ring: EBUSY, even with force");
+    tap_ok(rep.guest_changed == 0 && fake_pause_count(GUEST) == 0 &&
+           fake_vcpu_vm_event_paused(GUEST, 0) == 1 && fake_ring_xen_port_bound(GUEST) == 1,
+           "  nothing changed");
+    vmeventctl_ring_disable(r, 50, NULL);
+    vmeventctl_close(h);
+
+    /* No record: another tool's ring. */
+    fx_dead_agent(1, 0, 1);
+    h = fx_open();
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EPERM,
+           "no record (unknown owner): EPERM without force");
+    tap_ok(fake_pause_count(GUEST) == 0 && fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1 &&
+           fake_vcpu_vm_event_paused(GUEST, 0) == 1, "  nothing changed");
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE, &rep), 0, "  with force: rescued");
+    tap_is(fx_waiting(1), 0, "  vCPU released");
+
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE, &rep) == -1 && errno == ENODEV,
+           "no ring: ENODEV");
+    tap_ok(fake_pause_count(GUEST) == 0 && !rep.guest_changed, "  nothing changed");
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, 0, VMEVENTCTL_RESCUE_FORCE, &rep) == -1 && errno == EINVAL,
+           "dom0: EINVAL");
+    tap_ok(vmeventctl_rescue(h, 42, VMEVENTCTL_RESCUE_FORCE, &rep) == -1 && errno == ESRCH,
+           "missing domain: ESRCH");
+    vmeventctl_close(h);
+}
+
+static void test_unsafe_disabled(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    /* An agent that disabled the unsafe way: no ring, vCPU still waiting. */
+    xc_interface *xch;
+
+    fx_dead_agent(1, 0, 1);
+    xch = xc_interface_open(NULL, NULL, 0);
+    xc_monitor_disable(xch, GUEST);
+    xc_interface_close(xch);
+    tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 1, "unsafe disable left vCPU 0 waiting, no ring");
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING, &rep),
+           0, "rescue with no-ring answers through a fresh ring");
+    tap_ok(!rep.dead_ring_found && rep.fresh_ring_disabled && fx_waiting(1) == 0,
+           "  the vCPU runs again");
+    vmeventctl_close(h);
+}
+
+static void test_wait_queue(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(1, 1, 1);
+    fake_ring_set_waiters(GUEST, 1);
+    h = fx_open();
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EBUSY,
+           "waiters on Xen's queue: EBUSY at the dead ring's disable");
+    tap_is(rep.failed_step, VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD, "  step named");
+    tap_ok(!rep.guest_changed && fake_pause_count(GUEST) == 0 &&
+           fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1, "  nothing more touched, pause released");
+    fake_ring_set_waiters(GUEST, 0);
+    vmeventctl_close(h);
+}
+
+/*
+ * More vCPUs waiting than the ring has slots: the rest sleep on Xen's wait
+ * queue (vm_event.c: vm_event_wait_slot), so Xen refuses the dead ring's
+ * disable with EBUSY, and no fresh ring can be had.  Say so, touch nothing.
+ */
+static void test_too_many_waiting(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(12, 1, 12);
+    h = fx_open();
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EBUSY,
+           "12 vCPUs waiting on an 8-slot ring: EBUSY");
+    tap_ok(!rep.guest_changed && fake_pause_count(GUEST) == 0 &&
+           fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1, "  nothing changed, pause released");
+    vmeventctl_close(h);
+}
+
+static void test_killed_rescuer(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    /* A rescuer killed while holding its pause: record says "paused". */
+    fx_dead_agent(1, 0, 1);
+    fake_domain_set_pause_count(GUEST, 1);
+    fake_xs_write(RECORD, "4194305 1 xen-vmevent-dr paused");
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "rescue after a killed rescue");
+    tap_is(fake_pause_count(GUEST), 0, "  the killed rescue's pause reference is released too");
+    tap_is(fx_waiting(1), 0, "  the vCPU runs again");
+    vmeventctl_close(h);
+}
+
+int main(void)
+{
+    test_rescue(1, 1);
+    test_rescue(2, 2);
+    test_rescue(8, 8);
+    test_rescue(12, 4);
+    test_too_many_waiting();
+    test_refusals();
+    test_unsafe_disabled();
+    test_wait_queue();
+    test_killed_rescuer();
+    return tap_done();
+}
