@@ -24,7 +24,7 @@
 
 #define OWNER_ROOT "/local/domain/0/libvmeventctl"
 
-static void record_path(char *buf, size_t len, uint32_t domid)
+void vmeventctl__owner_path(char *buf, size_t len, uint32_t domid)
 {
     snprintf(buf, len, OWNER_ROOT "/%u/monitor", domid);
 }
@@ -97,7 +97,7 @@ int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_paus
         if ( comm[len] == ' ' || comm[len] < 0x21 || comm[len] > 0x7e )
             comm[len] = '_';
 
-    record_path(path, sizeof(path), domid);
+    vmeventctl__owner_path(path, sizeof(path), domid);
     len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s%s", (int)getpid(),
                    start, comm[0] ? comm : "-", holds_pause ? " paused" : "");
     if ( !xs_write(h->xsh, XBT_NULL, path, val, (unsigned int)len) )
@@ -149,7 +149,7 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
     memset(o, 0, sizeof(*o));
     o->state = VMEVENTCTL_OWNER_NONE;
 
-    record_path(path, sizeof(path), domid);
+    vmeventctl__owner_path(path, sizeof(path), domid);
     val = xs_read(h->xsh, XBT_NULL, path, &len);
     if ( !val )
     {

@@ -107,6 +107,8 @@ int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
 const char *vmeventctl__event_name(unsigned int ev);
 
 /* owner.c */
+/* The record's xenstore path for domid (80 bytes are enough). */
+void vmeventctl__owner_path(char *buf, size_t len, uint32_t domid);
 /* holds_pause: we hold a pause reference a successor must release if we die. */
 int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_pause);
 int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,7 @@ struct rescue_ctx {
     int paused;               /* our pause reference is held */
     int leaked_pause;         /* a dead rescuer's reference to release */
     int record_ours;
+    char *orig_record;        /* the dead owner's record, to put back */
     uint64_t paused_at_ns;
 };
 
@@ -70,6 +72,24 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags)
         LOGE(c->h, c->domid, "rescue",
              "no ownership record: the ring may belong to a live agent of another tool; force is needed");
         return -1;
+    }
+    if ( o.state != VMEVENTCTL_OWNER_NONE )
+    {
+        /*
+         * Keep the dead owner's record: a rescue that fails before it
+         * changes anything puts it back, so the next run still sees a
+         * dead owner rather than an unknown one.
+         */
+        char path[80];
+        unsigned int len;
+
+        vmeventctl__owner_path(path, sizeof(path), c->domid);
+        c->orig_record = xs_read(c->h->xsh, XBT_NULL, path, &len);
+        if ( !c->orig_record && errno != ENOENT )
+        {
+            LOGE(c->h, c->domid, "rescue", "cannot read the ownership record");
+            return -1;
+        }
     }
     if ( o.state == VMEVENTCTL_OWNER_DEAD )
     {
@@ -210,8 +230,34 @@ static void release_one(struct rescue_ctx *c, const char *what)
              what, attempt + 1);
         fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
     }
+    /* A reference may still be held: the guest is not as we found it. */
+    c->rep->guest_changed = 1;
     LOG(c->h, XTL_CRITICAL, -1, c->domid, "rescue: unpause",
         "the domain may be left paused by %s: run 'xl unpause %u'", what, c->domid);
+}
+
+/*
+ * A rescue that changed nothing puts the dead owner's record back, minus
+ * a "paused" mark whose reference we are about to release; otherwise the
+ * ring the record named is gone, and so is the record.
+ */
+static int restore_or_remove_record(struct rescue_ctx *c)
+{
+    char path[80], *mark;
+
+    if ( c->rep->guest_changed || !c->orig_record )
+        return vmeventctl__owner_remove(c->h, c->domid);
+    mark = strstr(c->orig_record, " paused");
+    if ( mark && c->leaked_pause )
+        *mark = '\0';
+    vmeventctl__owner_path(path, sizeof(path), c->domid);
+    if ( !xs_write(c->h->xsh, XBT_NULL, path, c->orig_record,
+                   (unsigned int)strlen(c->orig_record)) )
+    {
+        LOGE(c->h, c->domid, "rescue", "cannot put the dead owner's record back");
+        return -1;
+    }
+    return 0;
 }
 
 /* Step 6: our reference, and a dead rescuer's if its record said so. */
@@ -223,7 +269,7 @@ static void step_unpause(struct rescue_ctx *c)
     {
         for ( attempt = 0; attempt < 3; attempt++ )
         {
-            if ( vmeventctl__owner_remove(c->h, c->domid) == 0 )
+            if ( restore_or_remove_record(c) == 0 )
                 break;
             fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
         }
@@ -326,7 +372,10 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
     c.nr_vcpus = info.max_vcpu_id + 1;
 
     if ( step_pause(&c) )
+    {
+        free(c.orig_record);
         goto out;
+    }
 
     ring = step_probe(&c);
     if ( ring < 0 )
@@ -349,9 +398,10 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
 
  release:
     step_unpause(&c);
-    if ( rep->failed_step == VMEVENTCTL_RESCUE_STEP_NONE ||
-         rep->failed_step >= VMEVENTCTL_RESCUE_STEP_ANSWER )
+    /* Whenever answers went out, see whether they took. */
+    if ( rep->vcpus_answered )
         step_watch(&c);
+    free(c.orig_record);
  out:
     rep->total_ns = vmeventctl__now_ns() - start;
     LOG(h, rep->failed_step ? XTL_ERROR : XTL_INFO, -1, domid, "rescue",

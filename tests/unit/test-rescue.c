@@ -122,6 +122,13 @@ static void test_wait_queue(void)
     tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EBUSY,
            "waiters on Xen's queue: EBUSY at the dead ring's disable");
     tap_is(rep.failed_step, VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD, "  step named");
+    {
+        char *rec = fake_xs_read(RECORD);
+
+        tap_ok(rec && !strcmp(rec, "4194305 1 dead-agent"),
+               "  the dead owner's record is put back for the next run");
+        free(rec);
+    }
     tap_ok(!rep.guest_changed && fake_pause_count(GUEST) == 0 &&
            fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1, "  nothing more touched, pause released");
     fake_ring_set_waiters(GUEST, 0);
