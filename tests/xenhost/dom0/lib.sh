@@ -16,7 +16,8 @@
 
 XH_CONSOLE=${XH_CONSOLE:-/dev/hvc0}
 XH_STATE=/run/xenhost
-XH_BLOB_CAP=${XH_BLOB_CAP:-524288}
+XH_BLOB_CAP=${XH_BLOB_CAP:-262144}
+XH_BLOB_TAIL=${XH_BLOB_TAIL:-65536}
 GUEST_NAME=${GUEST_NAME:-tick}
 GUEST_LOG=${GUEST_LOG:-/var/log/xen/console/guest-$GUEST_NAME.log}
 
@@ -32,50 +33,52 @@ xh_now() {
 	echo "${u%%.*}"
 }
 
-# xh_now_ms: dom0 uptime in milliseconds (approx)
+# xh_now_ms: dom0 uptime in milliseconds (10 ms resolution)
 xh_now_ms() {
-	local u s f
+	local u
 	read -r u _ </proc/uptime
-	s=${u%%.*}
-	f=${u#*.}
-	echo "$((s * 1000 + ${f:-0} * 10))"
+	echo "$((${u%%.*} * 1000 + (1${u#*.} - 100) * 10))"
 }
 
 # xh_stream BLOB FILE STOPFILE
-# Send FILE as blob BLOB, following it while it grows, until STOPFILE exists;
-# then send the rest and the end record.  At most XH_BLOB_CAP bytes are sent.
+# Send FILE as blob BLOB, following it while it grows (twice a second), until
+# STOPFILE exists; then send the rest and the end record.  Each chunk holds
+# at most 48 bytes and decodes on its own; a chunk shorter than 48 bytes
+# ends a run (the host decodes run by run).  At most XH_BLOB_CAP bytes are
+# streamed; if FILE is longer, its last XH_BLOB_TAIL bytes follow as blob
+# BLOB.tail, and record "z|BLOB|<full size>" says so.
 xh_stream() {
-	local blob=$1 file=$2 stop=$3 sent=0 size n final capped=0 i
+	local blob=$1 file=$2 stop=$3 off=0 i=0 size n final limit
 	while :; do
 		final=0
 		[ -e "$stop" ] && final=1
 		size=0
 		[ -f "$file" ] && size=$(wc -c <"$file")
-		if [ "$size" -gt "$XH_BLOB_CAP" ]; then
-			size=$XH_BLOB_CAP
-			capped=1
-		fi
-		if [ "$final" = 1 ]; then
-			n=$(((size - sent * 48 + 47) / 48))
-		else
-			n=$(((size - sent * 48) / 48))
-		fi
+		limit=$size
+		[ "$limit" -gt "$XH_BLOB_CAP" ] && limit=$XH_BLOB_CAP
+		n=$((limit - off))
 		if [ "$n" -gt 0 ]; then
-			i=$sent
-			dd if="$file" bs=48 skip="$sent" count="$n" 2>/dev/null |
-				base64 -w 64 | while read -r l; do
-					xh_rec c "$blob.$i" "$l"
-					i=$((i + 1))
-				done
-			sent=$((sent + n))
+			tail -c +$((off + 1)) "$file" | head -c "$n" | xh_b64rec "$blob" "$i"
+			i=$((i + (n + 47) / 48))
+			off=$limit
 		fi
 		if [ "$final" = 1 ]; then
-			xh_rec e "$blob" "$sent"
-			[ "$capped" = 1 ] && xh_msg "blob $blob truncated at $XH_BLOB_CAP bytes"
+			if [ "$size" -gt "$XH_BLOB_CAP" ]; then
+				tail -c "$XH_BLOB_TAIL" "$file" | xh_b64rec "$blob.tail" 0
+				xh_rec e "$blob.tail" "$(((XH_BLOB_TAIL + 47) / 48))"
+				xh_rec z "$blob" "$size"
+			fi
+			xh_rec e "$blob" "$i"
 			return 0
 		fi
-		sleep 1
+		usleep 500000
 	done
+}
+
+# xh_b64rec BLOB FIRST: stdin as chunk records BLOB.FIRST, BLOB.FIRST+1, ...
+xh_b64rec() {
+	base64 -w 64 | awk -v b="$1" -v i="$2" \
+		'{ printf "XH1|c|%s.%d|%s|%d#\n", b, i++, $0, length($0); fflush() }' >>"$XH_CONSOLE"
 }
 
 # xh_blob BLOB FILE: send a complete file
