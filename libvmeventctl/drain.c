@@ -136,7 +136,12 @@ static unsigned int vcpus_unsettled(const vmeventctl_ring *r)
  */
 static int answer_pending(struct disable_ctx *c, enum vmeventctl_disable_step step)
 {
+    /* First what the agent read and left unanswered, then what is new. */
+    int old = vmeventctl__ring_answer_outstanding(c->r);
     int n = vmeventctl_ring_answer_all(c->r, NULL, NULL);
+
+    if ( n >= 0 )
+        n += old;
 
     if ( n < 0 )
     {

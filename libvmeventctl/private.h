@@ -105,6 +105,11 @@ int vmeventctl__ring_unbind(vmeventctl_ring *r);
 int vmeventctl__monitor_set(vmeventctl_handle *h, uint32_t domid,
                             unsigned int ev, int enable);
 const char *vmeventctl__event_name(unsigned int ev);
+/*
+ * Queues answers to requests read off the ring but never answered.
+ * Returns how many; vmeventctl_ring_notify() publishes them.
+ */
+int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r);
 
 /* owner.c */
 /* The record's xenstore path for domid (80 bytes are enough). */

@@ -359,6 +359,23 @@ static void fill_response(vm_event_response_t *rsp,
     rsp->altp2m_idx = req->altp2m_idx;
     rsp->reason = req->reason;
     rsp->flags = (req->flags & VM_EVENT_FLAG_VCPU_PAUSED) | extra;
+
+    /*
+     * CPUID: Xen has already put its result in the vCPU's registers but
+     * left RIP on the instruction (xen/arch/x86/hvm/hvm.c hvm_vmexit_cpuid,
+     * hvm/monitor.c hvm_monitor_cpuid returning 1), and the request carries
+     * those registers.  A bare answer would run CPUID again with the result
+     * as its leaf; the default answer completes it, as the guest would have
+     * without monitoring.  VM_EVENT_FLAG_SET_REGISTERS needs the vCPU
+     * paused (arch/x86/vm_event.c vm_event_set_registers).
+     */
+    if ( req->reason == VM_EVENT_REASON_CPUID &&
+         (req->flags & VM_EVENT_FLAG_VCPU_PAUSED) )
+    {
+        rsp->flags |= VM_EVENT_FLAG_SET_REGISTERS;
+        rsp->data.regs.x86 = req->data.regs.x86;
+        rsp->data.regs.x86.rip += req->u.cpuid.insn_length;
+    }
 }
 
 static void commit_response(vmeventctl_ring *r, const vm_event_response_t *rsp)
@@ -370,6 +387,38 @@ static void commit_response(vmeventctl_ring *r, const vm_event_response_t *rsp)
         r->vcpus[rsp->vcpu_id].answered = 1;
         r->vcpus[rsp->vcpu_id].have_snap = 0;
     }
+}
+
+int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r)
+{
+    int n = 0;
+
+    /*
+     * Requests the agent read but never answered still sit in their slots
+     * (Xen reuses a slot only once its response is consumed), from our
+     * response producer up to our consumer index.  Answers are expected in
+     * the order requests were read, as vmeventctl_ring_put_response()
+     * writes them.
+     */
+    while ( r->back.rsp_prod_pvt != r->back.req_cons )
+    {
+        vm_event_request_t req;
+        vm_event_response_t *rsp;
+
+        memcpy(&req, RING_GET_REQUEST(&r->back, r->back.rsp_prod_pvt), sizeof(req));
+        rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+        if ( req.version != VM_EVENT_INTERFACE_VERSION || req.vcpu_id >= r->nr_vcpus )
+        {
+            memset(rsp, 0, sizeof(*rsp)); /* version 0: Xen drops it */
+            r->back.rsp_prod_pvt++;
+            r->queued++;
+            continue;
+        }
+        fill_response(rsp, &req, 0);
+        commit_response(r, rsp);
+        n++;
+    }
+    return n;
 }
 
 VMEVENTCTL_EXPORT

@@ -224,6 +224,11 @@ int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req);
  * Queues the answer to req: version VM_EVENT_INTERFACE_VERSION, req's
  * vcpu_id, altp2m_idx and reason, and req's VM_EVENT_FLAG_VCPU_PAUSED (the
  * only flag that makes Xen unpause a waiting vCPU), or'd with extra_flags.
+ * The default answer lets the guest go on as if unmonitored: for a CPUID
+ * request, whose result Xen has already put in the registers while leaving
+ * RIP on the instruction, it also sets VM_EVENT_FLAG_SET_REGISTERS with the
+ * request's registers and RIP past the instruction.  Other reasons are
+ * answered bare, so the vCPU re-executes what trapped.
  * The answer reaches Xen on vmeventctl_ring_notify().
  * Returns 0, or -1 with errno ENOSPC if there is no request to answer.
  */

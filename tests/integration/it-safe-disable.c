@@ -4,9 +4,11 @@
  *
  * This is the protocol's reason to exist: Xen 4.17's vm_event_disable does
  * not unpause vCPUs waiting for a reply, so a disable that races an event
- * freezes the guest.  Checks, after the disable: ticks advance for at
- * least 5 more seconds; `xl list` does not show the guest paused; the
- * resume probe finds no ring; enabling again succeeds (no EBUSY).
+ * freezes the guest.  Each round answers events for 3 s, then reads one
+ * request and leaves it unanswered before disabling.  Checks, after it:
+ * ticks advance for at least 5 more seconds; `xl list` does not show the
+ * guest paused; the resume probe finds no ring; enabling again succeeds
+ * (no EBUSY).
  *
  * SPDX-License-Identifier: LGPL-2.1-only
  */
@@ -63,6 +65,24 @@ int main(void)
         }
         if ( answered == 0 )
             it_error("round %d: no CPUID event in 3 s: the guest is not producing events", round);
+
+        /*
+         * Make sure a vCPU is waiting when the disable starts: read the
+         * next request and leave it unanswered, as an agent that quits
+         * mid-event does.  A disable that does not drain freezes the guest.
+         */
+        end = it_now_ms() + 10000;
+        for ( ;; )
+        {
+            vm_event_request_t req;
+
+            if ( it_now_ms() >= end )
+                it_error("round %d: no request to leave unanswered in 10 s", round);
+            if ( vmeventctl_ring_wait(r, 100) < 0 )
+                it_fail("round %d: wait: %s", round, strerror(errno));
+            if ( vmeventctl_ring_get_request(r, &req) == 1 )
+                break;
+        }
 
         if ( vmeventctl_ring_disable(r, 0, &rep) )
             it_fail("round %d: safe disable failed at %s: %s", round,

@@ -91,6 +91,26 @@ static void test_pending(unsigned int nr_vcpus, unsigned int pending)
     vmeventctl_close(h);
 }
 
+/* The agent read a request and quit before answering it. */
+static void test_read_not_answered(void)
+{
+    vmeventctl_handle *h = fx_world(2);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    vm_event_request_t req;
+
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
+    vmeventctl_ring_get_request(r, &req);
+    vmeventctl_ring_get_request(r, &req);
+    fake_set_autostep(1);
+    tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, "two requests read by the agent, never answered");
+    tap_is(rep.answered, 2, "  the disable answers them from their slots");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  clean");
+    check_left_clean(2, 0, "read, not answered");
+    vmeventctl_close(h);
+}
+
 static void test_never_runs(void)
 {
     vmeventctl_handle *h = fx_world(1);
@@ -264,6 +284,7 @@ int main(void)
     test_pending(1, 0);
     test_pending(1, 1);
     test_pending(8, 8);
+    test_read_not_answered();
     test_never_runs();
     test_admin_paused();
     test_full_ring();

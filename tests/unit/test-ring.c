@@ -151,6 +151,30 @@ static void test_answer(void)
     tap_ok(st.unpaused == 1 && st.bad_version == 0 && st.without_request == 0,
            "  Xen took a version-7 response with VCPU_PAUSED for that vCPU");
 
+    /* CPUID: Xen left RIP on the instruction; the answer steps past it. */
+    {
+        vm_event_request_t tmpl = { .reason = VM_EVENT_REASON_CPUID };
+        vm_event_sring_t *sring = fake_ring_page(GUEST);
+        vm_event_response_t *rsp;
+
+        tmpl.u.cpuid.insn_length = 2;
+        tmpl.data.regs.x86.rip = 0x1000;
+        tmpl.data.regs.x86.rax = 0x756e6547; /* Xen's result, already in */
+        fake_vcpu_event_ex(GUEST, 0, &tmpl, 1);
+        vmeventctl_ring_get_request(r, &req);
+        vmeventctl_ring_put_response(r, &req, 0);
+        /* Not yet pushed: the answer sits at the private producer index. */
+        rsp = &sring->ring[(sring->rsp_prod + 0) % FAKE_RING_SLOTS].rsp;
+        tap_ok((rsp->flags & VM_EVENT_FLAG_SET_REGISTERS) &&
+               rsp->data.regs.x86.rip == req.data.regs.x86.rip + 2 &&
+               rsp->data.regs.x86.rax == req.data.regs.x86.rax,
+               "a CPUID answer sets the registers Xen filled, RIP past the instruction");
+        tap_diag("  request rip %#llx, answer rip %#llx", (unsigned long long)req.data.regs.x86.rip,
+                 (unsigned long long)rsp->data.regs.x86.rip);
+        vmeventctl_ring_notify(r);
+        tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  and unpauses the vCPU");
+    }
+
     /* A batch: two vCPUs, one notify. */
     fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
     fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
