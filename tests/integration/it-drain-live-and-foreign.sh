@@ -1,0 +1,76 @@
+#!/bin/sh
+# it-drain-live-and-foreign: xen-vmevent-drain with a live owner and with
+# a ring of another tool.
+#  - A live libvmeventctl agent: `stop` sends it SIGTERM, its own safe
+#    disable runs, its record goes; exit 0, guest ticking, no ring.
+#  - xen-access (Debian's upstream test agent, no ownership record): status
+#    says the owner is unknown; `stop` refuses without --force (exit 3) and
+#    changes nothing (xen-access keeps getting events); after xen-access is
+#    killed with SIGKILL, `stop --force` rescues the guest.
+#  - Bad input: dom0, a missing domain and a name no domain has are
+#    refused with exit 4, naming the problem.
+set -u
+fail() { echo "FAIL: $*"; exit 1; }
+error() { echo "ERROR: $*"; exit 99; }
+note() { echo "# $*"; }
+[ -n "${DOMID:-}" ] || error "DOMID is not set: run inside the xenhost rig"
+json() { xen-vmevent-drain --json status "$DOMID" 2>/dev/null; }
+wait_for() { # FILE PATTERN
+    i=0
+    until grep -q "$2" "$1"; do
+        i=$((i + 1)); [ $i -lt 150 ] || return 1
+        sleep 0.1
+    done
+}
+
+# Live owner.
+vmevent-test-agent -p 0 "$DOMID" > /tmp/live.out 2>&1 &
+agent=$!
+wait_for /tmp/live.out '^ready' || { cat /tmp/live.out; error "the agent did not start"; }
+sleep 2
+xen-vmevent-drain stop --timeout 20 "$DOMID"
+rc=$?
+[ $rc -eq 0 ] || { cat /tmp/live.out; fail "stop with a live owner exited $rc, expected 0"; }
+wait "$agent"
+arc=$?
+grep -q '^disable outcome=' /tmp/live.out || fail "the agent did not run its safe disable"
+note "live agent: $(grep '^disable' /tmp/live.out) (agent exit $arc)"
+xenhost-ticks-advance 5 || fail "the guest does not tick after the live agent stopped"
+json | grep -q '"monitor_ring":false' || fail "a ring is left after the live agent stopped"
+
+# Another tool's agent.
+xen-access "$DOMID" cpuid > /tmp/xa.out 2>&1 &
+xa=$!
+sleep 4
+kill -0 "$xa" 2>/dev/null || { cat /tmp/xa.out; error "xen-access did not start"; }
+j=$(json)
+echo "$j" | grep -q '"state":"none"' || { echo "$j"; fail "status does not say the owner is unknown"; }
+before=$(grep -c CPUID /tmp/xa.out)
+xen-vmevent-drain stop "$DOMID"
+rc=$?
+[ $rc -eq 3 ] || fail "stop of a ring with no record exited $rc without --force, expected 3 (refused)"
+sleep 2
+after=$(grep -c CPUID /tmp/xa.out)
+[ "$after" -gt "$before" ] || fail "xen-access stopped getting events after the refused stop ($before -> $after)"
+note "xen-access ring: refused without --force (exit 3), xen-access still served ($before -> $after events)"
+
+kill -9 "$xa"
+wait "$xa" 2>/dev/null
+sleep 1
+xen-vmevent-drain stop --force "$DOMID"
+rc=$?
+[ $rc -eq 0 ] || fail "stop --force after xen-access was killed exited $rc, expected 0"
+xenhost-ticks-advance 5 || fail "the guest does not tick after the rescue from xen-access"
+json | grep -q '"monitor_ring":false' || fail "a ring is left after the rescue from xen-access"
+note "xen-access killed, stop --force rescued the guest"
+
+# Bad input: exit 4, message on stderr.
+for bad in 0 31000 no-such-guest; do
+    xen-vmevent-drain stop "$bad" 2> /tmp/bad.err
+    rc=$?
+    [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop $bad exited $rc, expected 4"; }
+    note "stop $bad: $(head -1 /tmp/bad.err)"
+done
+xenhost-ticks-advance 3 || fail "the guest stopped ticking during the bad-input checks"
+echo "PASS: live owner stopped via SIGTERM, foreign ring refused then rescued with --force, bad input refused"
+exit 0
