@@ -7,8 +7,9 @@
 #    says the owner is unknown; `stop` refuses without --force (exit 3) and
 #    changes nothing (xen-access keeps getting events); after xen-access is
 #    killed with SIGKILL, `stop --force` rescues the guest.
-#  - Bad input: dom0, a missing domain and a name no domain has are
-#    refused with exit 4, naming the problem.
+#  - Bad input: dom0, a missing domain id, a name no domain has, a PV
+#    guest (by id and name), not root, no /dev/xen/privcmd: exit 4,
+#    naming the problem, nothing changed.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
 error() { echo "ERROR: $*"; exit 99; }
@@ -57,6 +58,14 @@ note "xen-access ring: refused without --force (exit 3), xen-access still served
 kill -9 "$xa"
 wait "$xa" 2>/dev/null
 sleep 1
+if xenhost-ticks-advance 5; then
+    note "the guest still ticks after xen-access was killed (no request was in flight)"
+else
+    note "xen-access killed mid-stream: the guest is frozen"
+fi
+xen-vmevent-drain stop "$DOMID"
+rc=$?
+[ $rc -eq 3 ] || fail "stop of the dead xen-access ring exited $rc without --force, expected 3 (unknown owner)"
 xen-vmevent-drain stop --force "$DOMID"
 rc=$?
 [ $rc -eq 0 ] || fail "stop --force after xen-access was killed exited $rc, expected 0"
@@ -64,13 +73,32 @@ xenhost-ticks-advance 5 || fail "the guest does not tick after the rescue from x
 json | grep -q '"monitor_ring":false' || fail "a ring is left after the rescue from xen-access"
 note "xen-access killed, stop --force rescued the guest"
 
-# Bad input: exit 4, message on stderr.
-for bad in 0 31000 no-such-guest; do
+# Bad input: exit 4, message on stderr, nothing changed.
+pv=$(xenhost-guest create --pv | tail -1)
+[ -n "$pv" ] || error "could not create a PV guest"
+for bad in 0 31000 no-such-guest "$pv" pvguest; do
     xen-vmevent-drain stop "$bad" 2> /tmp/bad.err
     rc=$?
     [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop $bad exited $rc, expected 4"; }
     note "stop $bad: $(head -1 /tmp/bad.err)"
 done
+xl list "$pv" | awk 'NR==2{print $5}' | grep -q p && fail "the PV guest was left paused"
+xl destroy "$pv"
+
+# Not root: the tool says so (exit 4) and changes nothing.
+it-run-as 65534 xen-vmevent-drain stop "$DOMID" 2> /tmp/bad.err
+rc=$?
+[ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop as uid 65534 exited $rc, expected 4"; }
+note "not root: $(head -1 /tmp/bad.err)"
+
+# No /dev/xen/privcmd (hidden in a private mount namespace).
+if unshare -m sh -c 'mount -t tmpfs none /dev/xen && exec xen-vmevent-drain status "$1"' sh "$DOMID" 2> /tmp/bad.err; then
+    fail "status without /dev/xen/privcmd succeeded"
+else
+    rc=$?
+    [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "status without /dev/xen/privcmd exited $rc, expected 4"; }
+    note "no privcmd: $(head -1 /tmp/bad.err)"
+fi
 xenhost-ticks-advance 3 || fail "the guest stopped ticking during the bad-input checks"
 echo "PASS: live owner stopped via SIGTERM, foreign ring refused then rescued with --force, bad input refused"
 exit 0

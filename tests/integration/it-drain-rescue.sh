@@ -7,7 +7,7 @@
 #  1. vmevent-test-agent answers CPUID events; status says "live";
 #  2. SIGKILL: the guest stops ticking (a vCPU waits for a reply), and
 #     status says the owner is dead and shows a stuck vCPU;
-#  3. xen-vmevent-drain stop rescues it: exit 0, ticks within 5 s, no ring,
+#  3. stop --dry-run changes nothing (still frozen); stop rescues it: exit 0, ticks within 5 s, no ring,
 #     no record, xl list not paused;
 #  4. a new agent enables without EBUSY.
 # Verdicts: 0 pass, 1 fail, 99 error (automake/XTF).
@@ -44,6 +44,18 @@ echo "$j" | grep -q '"monitor_ring":true' || { echo "$j"; fail "status does not 
 echo "$j" | grep -q '"stuck_vcpus":\[0' || { echo "$j"; fail "status does not show vCPU 0 stuck"; }
 note "agent killed: guest frozen ($(xl list "$DOMID" | awk 'NR==2{print $5}')), status: dead owner, vCPU 0 stuck"
 xen-vmevent-drain status "$DOMID"
+
+# --dry-run says what it would do and changes nothing.
+xen-vmevent-drain stop --dry-run "$DOMID"
+rc=$?
+[ $rc -eq 0 ] || fail "stop --dry-run exited $rc, expected 0 (it would act)"
+if xenhost-ticks-advance 4; then
+    fail "the guest ticked after stop --dry-run: the dry run changed something"
+fi
+j=$(json)
+echo "$j" | grep -q '"state":"dead"' || { echo "$j"; fail "the dead owner's record changed after --dry-run"; }
+echo "$j" | grep -q '"monitor_ring":true' || { echo "$j"; fail "the ring changed after --dry-run"; }
+note "--dry-run: exit 0, guest still frozen, ring and record as they were"
 
 t0=$(date +%s)
 xen-vmevent-drain stop "$DOMID"
