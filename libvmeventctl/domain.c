@@ -34,6 +34,19 @@ int vmeventctl__getinfo(vmeventctl_handle *h, uint32_t domid,
     return 0;
 }
 
+/* vmeventctl__getinfo(), logging a failure against step. */
+static int getinfo_logged(vmeventctl_handle *h, uint32_t domid, const char *step,
+                          xc_domaininfo_t *info)
+{
+    if ( vmeventctl__getinfo(h, domid, info) == 0 )
+        return 0;
+    if ( errno == ESRCH )
+        LOGE(h, domid, step, "no such domain");
+    else
+        LOGE(h, domid, step, "cannot read the domain's state (xc_domain_getinfolist)");
+    return -1;
+}
+
 int vmeventctl__check_target(vmeventctl_handle *h, uint32_t domid,
                              const char *step, xc_domaininfo_t *info)
 {
@@ -54,14 +67,8 @@ int vmeventctl__check_target(vmeventctl_handle *h, uint32_t domid,
              DOMID_FIRST_RESERVED);
         return -1;
     }
-    if ( vmeventctl__getinfo(h, domid, info) )
-    {
-        if ( errno == ESRCH )
-            LOGE(h, domid, step, "no such domain");
-        else
-            LOGE(h, domid, step, "cannot read the domain's state (xc_domain_getinfolist)");
+    if ( getinfo_logged(h, domid, step, info) )
         return -1;
-    }
     /*
      * Xen's vm_event_domctl returns 0 and does nothing on a dying domain, so
      * an enable would "succeed" with no ring behind it: refuse here.
@@ -207,14 +214,8 @@ int vmeventctl_domain_lookup(vmeventctl_handle *h, const char *id_or_name,
     if ( r == 0 )
         return lookup_name(h, id_or_name, domid);
 
-    if ( vmeventctl__getinfo(h, id, &info) )
-    {
-        if ( errno == ESRCH )
-            LOGE(h, id, "lookup", "no such domain");
-        else
-            LOGE(h, id, "lookup", "cannot read the domain's state (xc_domain_getinfolist)");
+    if ( getinfo_logged(h, id, "lookup", &info) )
         return -1;
-    }
     *domid = id;
     return 0;
 }
@@ -238,14 +239,8 @@ int vmeventctl_domain_status(vmeventctl_handle *h, uint32_t domid,
              DOMID_FIRST_RESERVED);
         return -1;
     }
-    if ( vmeventctl__getinfo(h, domid, &info) )
-    {
-        if ( errno == ESRCH )
-            LOGE(h, domid, "status", "no such domain");
-        else
-            LOGE(h, domid, "status", "cannot read the domain's state (xc_domain_getinfolist)");
+    if ( getinfo_logged(h, domid, "status", &info) )
         return -1;
-    }
 
     st->dying = !!(info.flags & XEN_DOMINF_dying);
     st->shutdown = !!(info.flags & XEN_DOMINF_shutdown);

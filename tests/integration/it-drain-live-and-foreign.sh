@@ -11,18 +11,7 @@
 #    guest (by id and name), not root, no /dev/xen/privcmd: exit 4,
 #    naming the problem, nothing changed.
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
-error() { echo "ERROR: $*"; exit 99; }
-note() { echo "# $*"; }
-[ -n "${DOMID:-}" ] || error "DOMID is not set: run inside the xenhost rig"
-json() { xen-vmevent-drain --json status "$DOMID" 2>/dev/null; }
-wait_for() { # FILE PATTERN
-    i=0
-    until grep -q "$2" "$1"; do
-        i=$((i + 1)); [ $i -lt 150 ] || return 1
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/it-lib.sh"
 
 # Live owner.
 vmevent-test-agent -p 0 "$DOMID" > /tmp/live.out 2>&1 &
@@ -55,9 +44,7 @@ after=$(grep -c CPUID /tmp/xa.out)
 [ "$after" -gt "$before" ] || fail "xen-access stopped getting events after the refused stop ($before -> $after)"
 note "xen-access ring: refused without --force (exit 3), xen-access still served ($before -> $after events)"
 
-kill -9 "$xa"
-wait "$xa" 2>/dev/null
-sleep 1
+kill_hard "$xa"
 if xenhost-ticks-advance 5; then
     note "the guest still ticks after xen-access was killed (no request was in flight)"
 else

@@ -12,29 +12,18 @@
 #  4. a new agent enables without EBUSY.
 # Verdicts: 0 pass, 1 fail, 99 error (automake/XTF).
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
-error() { echo "ERROR: $*"; exit 99; }
-note() { echo "# $*"; }
-[ -n "${DOMID:-}" ] || error "DOMID is not set: run inside the xenhost rig"
-
-json() { xen-vmevent-drain --json status "$DOMID" 2>/dev/null; }
+. "$(dirname "$0")/it-lib.sh"
 
 vmevent-test-agent -p 0 "$DOMID" > /tmp/agent.out 2>&1 &
 agent=$!
-i=0
-until grep -q '^ready' /tmp/agent.out; do
-    i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/agent.out; error "the agent did not start"; }
-    sleep 0.1
-done
+wait_for /tmp/agent.out '^ready' || { cat /tmp/agent.out; error "the agent did not start"; }
 sleep 2
 xenhost-ticks-advance 5 || fail "the guest does not tick while the live agent answers"
 j=$(json)
 echo "$j" | grep -q '"state":"live"' || { echo "$j"; fail "status does not report the live owner"; }
 note "live agent pid $agent: status says live"
 
-kill -9 "$agent"
-wait "$agent" 2>/dev/null
-sleep 1
+kill_hard "$agent"
 if xenhost-ticks-advance 6; then
     fail "the guest still ticks after its agent was killed: no frozen guest to rescue (events not flowing?)"
 fi

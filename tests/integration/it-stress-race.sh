@@ -36,7 +36,7 @@ logs=${XENHOST_RACE_LOGS:-$PWD/xenhost-logs-race}
 expect=${STRESS_RACE_EXPECT:-any}
 mkdir -p "$logs" || exit 99
 
-"$xenhost" "$@" --logs "$logs" --dom0-vcpus 2 --timeout 150 \
+"$xenhost" "$@" --logs "$logs" --dom0-vcpus 2 --timeout 100 \
 	run-script "$here/it-stress-race-dom0.sh" >"$logs/run.out" 2>&1
 rig=$?
 serial=$logs/serial.log
@@ -79,7 +79,7 @@ case $exitline in
 "")
 	# dom0 never got to report: the host stopped.
 	[ $rig = 0 ] && verdict UNKNOWN 1 "the rig finished but the race's end was not seen"
-	verdict KNOWN-HANG 0 "dom0 stopped during the race after heartbeat ${last:-?} and never came back (rig exit $rig): Xen 4.17's unguarded Xen-consumer callback (evtchn_send -> vm_event_resume) spinning on a ring xc_monitor_disable freed"
+	verdict KNOWN-HANG 0 "dom0 stopped during the race (last seen: ${last:-no heartbeat}) and never came back (rig exit $rig): Xen 4.17's unguarded Xen-consumer callback (evtchn_send -> vm_event_resume) spinning on a ring xc_monitor_disable freed"
 	;;
 stuck)
 	verdict KNOWN-HANG 0 "the tool never returned, dom0 still ran (Xen's 'd' and 'q' dumps are in the serial log)"

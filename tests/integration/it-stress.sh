@@ -62,6 +62,7 @@ grep -q '"disable_race": {"landed_during": 0,' "$work/report.json" ||
 	fail "safe: a notify returned 0 while xc_monitor_disable ran, though the port was unbound first"
 
 # per_s of each mode's notifies, in the order run: baseline, flood, safe
+# shellcheck disable=SC2046 # one word per rate, on purpose
 set -- $(sed -n 's/^ *"notifies": {"total": [0-9]*, "ok": [0-9]*, "per_s": \([0-9.]*\),.*/\1/p' "$work/report.json")
 [ $# = 3 ] || error "cannot read the notify rates from the report"
 ratio=$(sed -n 's/.*"flood_vs_baseline": \([0-9.]*\),.*/\1/p' "$work/report.json")
