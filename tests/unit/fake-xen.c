@@ -417,6 +417,11 @@ static int guest_port_alloc(struct fake_domain *d)
  * channel goes back to unbound, waiting for the closing domain
  * (event_channel.c: evtchn_close, case ECS_INTERDOMAIN).
  */
+/* dom0 loopback channels, added for xen-evtchn-stress: see the end. */
+static int dom0_loopback_close(uint32_t lport);
+static xenevtchn_port_or_error_t dom0_loopback_bind(struct xenevtchn_handle *xce,
+                                                    evtchn_port_t remote_port);
+
 static void guest_port_close(struct fake_domain *d, uint32_t port)
 {
     struct guest_port *gp = &d->port[port];
@@ -440,6 +445,9 @@ static void dom0_port_close(uint32_t lport)
 {
     struct dom0_port *lp = &F.dom0_port[lport];
 
+    /* A dom0 loopback channel (added for xen-evtchn-stress, see the end). */
+    if ( dom0_loopback_close(lport) )
+        return;
     if ( lp->state == PORT_INTERDOMAIN )
     {
         struct fake_domain *rd = find_domain(lp->remote_domid);
@@ -2706,6 +2714,12 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
         return -1;
     }
     lp = &F.dom0_port[port];
+    if ( lp->state == PORT_INTERDOMAIN && lp->remote_domid == 0 )
+    {
+        /* dom0 loopback (added for xen-evtchn-stress, see the end). */
+        dom0_set_pending(lp->remote_port);
+        return 0;
+    }
     if ( lp->state == PORT_INTERDOMAIN )
     {
         struct fake_domain *rd = find_domain(lp->remote_domid);
@@ -2751,6 +2765,8 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
         errno = ESRCH;
         return -1;
     }
+    if ( rd->domid == 0 )
+        return dom0_loopback_bind(xce, remote_port); /* see the end */
     for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
         if ( F.dom0_port[lport].state == PORT_FREE )
             break;
@@ -3093,4 +3109,127 @@ char **xs_directory(struct xs_handle *h, xs_transaction_t t,
     *num = n;
 
     return ret;
+}
+
+/*
+ * ---- dom0 loopback channels --------------------------------------------
+ *
+ * Added for xen-evtchn-stress (tools/stress-*.c, tests/unit/test-stress-cli.c),
+ * whose baseline mode and "dom0 channels still deliver" check use a channel
+ * from dom0 to itself: xenevtchn_bind_unbound_port(A, 0) on one handle,
+ * xenevtchn_bind_interdomain(B, 0, port) on another, notify on B's port,
+ * poll A's fd.  Everything else in the model is unchanged; the three hooks
+ * above (dom0_port_close, xenevtchn_notify, xenevtchn_bind_interdomain)
+ * only divert dom0-to-dom0 channels here.
+ */
+
+/*
+ * event_channel.c: evtchn_alloc_unbound (ECS_UNBOUND, waiting for
+ * remote_domid), bound to the handle by the driver (evtchn.c:
+ * IOCTL_EVTCHN_BIND_UNBOUND_PORT, evtchn_bind_to_user: enabled).  Only
+ * remote_domid 0 (dom0 itself) is modelled: a guest never binds to dom0
+ * in the model.
+ */
+xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce,
+                                                      uint32_t domid)
+{
+    struct dom0_port *lp;
+    uint32_t lport;
+
+    if ( enter("xenevtchn_bind_unbound_port", 1) )
+        return -1;
+    if ( !evtchn_valid(xce, "xenevtchn_bind_unbound_port") )
+        return -1;
+    if ( domid != 0 && domid != DOMID_SELF )
+    {
+        errno = find_domain(domid) ? EINVAL : ESRCH;
+        return -1;
+    }
+    for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
+        if ( F.dom0_port[lport].state == PORT_FREE )
+            break;
+    if ( lport == FAKE_DOM0_PORTS )
+    {
+        errno = ENOSPC;
+        return -1;
+    }
+    lp = &F.dom0_port[lport];
+    memset(lp, 0, sizeof(*lp));
+    lp->state = PORT_UNBOUND;
+    lp->owner = xce;
+    lp->remote_domid = 0;
+    lp->enabled = 1;
+
+    return lport;
+}
+
+/*
+ * event_channel.c: evtchn_bind_interdomain with the remote domain being
+ * the caller: the remote port must be unbound and waiting for dom0; the
+ * new local port is set pending at once, as for any interdomain bind.
+ */
+static xenevtchn_port_or_error_t dom0_loopback_bind(struct xenevtchn_handle *xce,
+                                                    evtchn_port_t remote_port)
+{
+    struct dom0_port *lp, *rp;
+    uint32_t lport;
+
+    if ( remote_port >= FAKE_DOM0_PORTS )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    rp = &F.dom0_port[remote_port];
+    if ( rp->state != PORT_UNBOUND || rp->remote_domid != 0 || !rp->owner )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
+        if ( F.dom0_port[lport].state == PORT_FREE )
+            break;
+    if ( lport == FAKE_DOM0_PORTS )
+    {
+        errno = ENOSPC;
+        return -1;
+    }
+    lp = &F.dom0_port[lport];
+    memset(lp, 0, sizeof(*lp));
+    lp->state = PORT_INTERDOMAIN;
+    lp->owner = xce;
+    lp->remote_domid = 0;
+    lp->remote_port = remote_port;
+    lp->enabled = 1;
+    rp->state = PORT_INTERDOMAIN;
+    rp->remote_port = lport;
+    dom0_set_pending(lport);
+
+    return lport;
+}
+
+/*
+ * event_channel.c: evtchn_close of one end of a loopback channel: the
+ * other end goes back to unbound, waiting for dom0.  Returns 1 if lport
+ * was such an end (and is now free), 0 otherwise.
+ */
+static int dom0_loopback_close(uint32_t lport)
+{
+    struct dom0_port *lp = &F.dom0_port[lport];
+
+    if ( lp->state != PORT_INTERDOMAIN || lp->remote_domid != 0 )
+        return 0;
+    if ( lp->remote_port < FAKE_DOM0_PORTS )
+    {
+        struct dom0_port *rp = &F.dom0_port[lp->remote_port];
+
+        if ( rp->state == PORT_INTERDOMAIN && rp->remote_domid == 0 &&
+             rp->remote_port == lport )
+        {
+            rp->state = PORT_UNBOUND;
+            rp->remote_port = 0;
+        }
+    }
+    memset(lp, 0, sizeof(*lp));
+
+    return 1;
 }

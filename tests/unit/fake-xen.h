@@ -287,4 +287,11 @@ int fake_log_can_fail(unsigned int i);
 /* Calls of fn since reset. */
 unsigned int fake_call_count(const char *fn);
 
+/*
+ * Added for xen-evtchn-stress: xenevtchn_bind_unbound_port() is faked for
+ * remote domain 0 (dom0 itself), and xenevtchn_bind_interdomain() to
+ * domain 0 binds to such a port, making a dom0 loopback channel whose
+ * notifications reach the other handle's fd (fake-xen.c, at the end).
+ */
+
 #endif /* FAKE_XEN_H */
