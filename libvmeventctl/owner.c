@@ -13,8 +13,10 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,7 @@ void vmeventctl__owner_path(char *buf, size_t len, uint32_t domid)
  */
 static int proc_stat(pid_t pid, uint64_t *start, char comm[17])
 {
-    char path[64], buf[1024], *open_paren, *close_paren, *p;
+    char path[64], buf[1024], *open_paren, *close_paren, *p, *end;
     unsigned long long st;
     size_t n, clen;
     FILE *f;
@@ -63,15 +65,23 @@ static int proc_stat(pid_t pid, uint64_t *start, char comm[17])
         comm[clen] = '\0';
     }
 
-    /* After ") " comes field 3 (state); start time is field 22. */
+    /*
+     * After ") " comes field 3 (state); start time is field 22.  Each
+     * search starts past a space: with nothing after the ')', the first
+     * would start past the string's end.
+     */
     p = close_paren + 1;
+    if ( *p != ' ' )
+        goto bad;
     for ( field = 3; field < 22; field++ )
     {
         p = strchr(p + 1, ' ');
         if ( !p )
             goto bad;
     }
-    if ( sscanf(p + 1, "%llu", &st) != 1 )
+    errno = 0;
+    st = strtoull(p + 1, &end, 10);
+    if ( end == p + 1 || errno )
         goto bad;
     *start = st;
     return 0;
@@ -94,7 +104,7 @@ int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_paus
     }
     /* The comm is ours; keep the record one line of plain words. */
     for ( len = 0; comm[len]; len++ )
-        if ( comm[len] == ' ' || comm[len] < 0x21 || comm[len] > 0x7e )
+        if ( comm[len] < 0x21 || comm[len] > 0x7e ) /* spaces, controls, not ASCII */
             comm[len] = '_';
 
     vmeventctl__owner_path(path, sizeof(path), domid);
@@ -121,19 +131,50 @@ int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid)
     return 0;
 }
 
+/*
+ * Reads a decimal number of digits only, and the whitespace after it.
+ * Returns 0, or -1 if there is none or it is above max.
+ */
+static int parse_number(const char **s, unsigned long long max,
+                        unsigned long long *v)
+{
+    const char *p = *s;
+    char *end;
+
+    while ( isspace((unsigned char)*p) )
+        p++;
+    if ( !isdigit((unsigned char)*p) )
+        return -1;
+    errno = 0;
+    *v = strtoull(p, &end, 10);
+    if ( errno || *v > max )
+        return -1;
+    *s = end;
+    return 0;
+}
+
 static int parse_record(const char *val, struct vmeventctl_owner *o)
 {
-    unsigned long long start;
+    unsigned long long pid, start;
     char comm[17] = "", mark[8] = "";
-    int pid, n;
+    const char *p = val;
+    int n;
 
-    n = sscanf(val, "%d %llu %16s %7s", &pid, &start, comm, mark);
-    if ( n < 3 || pid <= 0 || (n == 4 && strcmp(mark, "paused")) )
+    /*
+     * Not sscanf's %d and %llu, for which a number out of range is
+     * undefined (glibc wraps it): a pid that wrapped would name another
+     * process, "4294967297" pid 1.  We write "%d %" PRIu64 " %s".
+     */
+    if ( parse_number(&p, INT_MAX, &pid) || pid == 0 ||
+         !isspace((unsigned char)*p) || parse_number(&p, UINT64_MAX, &start) )
         return -1;
-    o->pid = pid;
+    n = sscanf(p, "%16s %7s", comm, mark);
+    if ( n < 1 || (n == 2 && strcmp(mark, "paused")) )
+        return -1;
+    o->pid = (pid_t)pid;
     o->start_time = start;
     memcpy(o->comm, comm, sizeof(o->comm));
-    o->holds_pause = n == 4;
+    o->holds_pause = n == 2;
     return 0;
 }
 

@@ -282,24 +282,29 @@ int vmeventctl_ring_monitor(vmeventctl_ring *r, enum vmeventctl_event ev,
 
 /*
  * The ring page is Xen's and ours alone (the gfn left the guest's physmap),
- * but its indices are still read with suspicion: a req_prod more than a
- * ring's worth ahead of our consumer index would have us read slots Xen
- * never wrote, or answer past the responses' space.
+ * but its indices are still read with suspicion.  Xen puts a request only
+ * in a slot whose answer it has consumed (vm_event_ring_available), and it
+ * can only have consumed answers we published: so req_prod is never more
+ * than a ring's worth ahead of the rsp_prod we last published.  Past that
+ * it is corrupt, and reading on would have us take slots Xen never wrote,
+ * or slots holding requests and answers of ours Xen has not read, and then
+ * publish more answers than the ring holds.
  */
 static int ring_unconsumed(vmeventctl_ring *r, RING_IDX *prod)
 {
     RING_IDX p = r->back.sring->req_prod;
+    RING_IDX published = r->back.rsp_prod_pvt - r->queued;
     RING_IDX n;
 
     xen_rmb(); /* see req_prod before the requests it covers */
     n = p - r->back.req_cons;
-    if ( n > RING_SIZE(&r->back) ||
+    if ( n > RING_SIZE(&r->back) || p - published > RING_SIZE(&r->back) ||
          r->back.req_cons - r->back.rsp_prod_pvt > RING_SIZE(&r->back) )
     {
         errno = EIO;
         LOG(r->h, XTL_ERROR, -1, r->domid, "read",
-            "corrupt ring: req_prod %u is %u ahead of req_cons %u, but the ring has %u slots",
-            p, n, r->back.req_cons, RING_SIZE(&r->back));
+            "corrupt ring: req_prod %u is %u ahead of req_cons %u and %u ahead of the rsp_prod we published (%u), but the ring has %u slots",
+            p, n, r->back.req_cons, p - published, published, RING_SIZE(&r->back));
         return -1;
     }
     *prod = p;
@@ -335,7 +340,50 @@ int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req)
     return 1;
 }
 
-static vm_event_response_t *next_response(vmeventctl_ring *r)
+/*
+ * The slots from our response producer up to our consumer index hold the
+ * requests read but not answered yet: Xen writes a request only in a slot
+ * whose response it has consumed, so it leaves these alone, and the safe
+ * disable answers exactly these (vmeventctl__ring_answer_outstanding()).
+ * An answer is written at the response producer, the oldest of them.
+ * Callers may answer in any order (Xen matches an answer to its vCPU by
+ * vcpu_id, not by slot), so when the request answered is not the oldest,
+ * the oldest first moves into the answered one's slot: no request still
+ * waiting for its answer is overwritten.  idx is where the answered
+ * request was read from.
+ */
+static vm_event_response_t *response_slot(vmeventctl_ring *r, RING_IDX idx)
+{
+    RING_IDX oldest = r->back.rsp_prod_pvt;
+
+    if ( idx != oldest )
+        memcpy(RING_GET_REQUEST(&r->back, idx), RING_GET_REQUEST(&r->back, oldest),
+               sizeof(vm_event_request_t));
+    return RING_GET_RESPONSE(&r->back, oldest);
+}
+
+/*
+ * Where req was read from, among the requests not answered yet: the first
+ * of the same vCPU, kind (waiting or not) and reason, else the oldest.  A
+ * vCPU waits for one answer at a time, so for a waiting vCPU that is its
+ * request; requests that do not wait only need one answer each.
+ */
+static RING_IDX unanswered_slot(const vmeventctl_ring *r, const vm_event_request_t *req)
+{
+    RING_IDX i;
+
+    for ( i = r->back.rsp_prod_pvt; i != r->back.req_cons; i++ )
+    {
+        const vm_event_request_t *slot = RING_GET_REQUEST(&r->back, i);
+
+        if ( slot->vcpu_id == req->vcpu_id && slot->reason == req->reason &&
+             !((slot->flags ^ req->flags) & VM_EVENT_FLAG_VCPU_PAUSED) )
+            return i;
+    }
+    return r->back.rsp_prod_pvt;
+}
+
+static vm_event_response_t *next_response(vmeventctl_ring *r, RING_IDX idx)
 {
     /* One answer per request consumed: never write past what was read. */
     if ( r->back.rsp_prod_pvt == r->back.req_cons )
@@ -343,7 +391,7 @@ static vm_event_response_t *next_response(vmeventctl_ring *r)
         errno = ENOSPC;
         return NULL;
     }
-    return RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+    return response_slot(r, idx);
 }
 
 static void fill_response(vm_event_response_t *rsp,
@@ -396,9 +444,8 @@ int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r)
     /*
      * Requests the agent read but never answered still sit in their slots
      * (Xen reuses a slot only once its response is consumed), from our
-     * response producer up to our consumer index.  Answers are expected in
-     * the order requests were read, as vmeventctl_ring_put_response()
-     * writes them.
+     * response producer up to our consumer index, whatever order the
+     * agent answered in (see response_slot()).
      */
     while ( r->back.rsp_prod_pvt != r->back.req_cons )
     {
@@ -426,7 +473,7 @@ int vmeventctl_ring_put_response(vmeventctl_ring *r,
                                  const vm_event_request_t *req,
                                  uint32_t extra_flags)
 {
-    vm_event_response_t *rsp = next_response(r);
+    vm_event_response_t *rsp = next_response(r, unanswered_slot(r, req));
 
     if ( !rsp )
         return -1;
@@ -473,7 +520,7 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
              * request so the indices stay paired; the zeroed slot has
              * version 0, which Xen's vm_event_resume drops unread.
              */
-            rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+            rsp = response_slot(r, r->back.req_cons - 1);
             memset(rsp, 0, sizeof(*rsp));
             r->back.rsp_prod_pvt++;
             r->queued++;
@@ -481,7 +528,8 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
         }
         if ( rc < 0 )
             goto out;
-        rsp = next_response(r);
+        /* The request just read, in the slot before our consumer index. */
+        rsp = next_response(r, r->back.req_cons - 1);
         fill_response(rsp, &req, 0);
         if ( cb )
         {
