@@ -285,6 +285,8 @@ static void step_unpause(struct rescue_ctx *c)
         LOG(c->h, XTL_INFO, -1, c->domid, "rescue: unpause",
             "releasing the pause reference a killed rescue left");
         release_one(c, "the killed rescue's pause reference");
+        /* The guest is no longer as we found it: one pause fewer. */
+        c->rep->guest_changed = 1;
     }
 }
 
@@ -327,7 +329,11 @@ static void step_watch(struct rescue_ctx *c)
         }
         if ( !stuck || vmeventctl__now_ns() >= end )
             break;
-        usleep(WATCH_POLL_US);
+        {
+            struct timespec ts = { 0, WATCH_POLL_US * 1000L };
+
+            nanosleep(&ts, NULL);
+        }
     }
     free(snap);
     c->rep->vcpus_stuck = stuck;

@@ -51,7 +51,7 @@
 /* vmeventctl_rescue() watches the vCPUs for this long (rescue.c). */
 #define RESCUE_WATCH_S   2
 /* One page holds 8 vm_event slots: the rescue answers 8 vCPUs per batch. */
-#define RESCUE_BATCH     8
+#define RESCUE_BATCH     8u
 
 enum command {
     CMD_STATUS,
@@ -1698,6 +1698,7 @@ int drain_main(int argc, char **argv)
     if ( !logger )
     {
         fprintf(stderr, PROG ": cannot create a logger: %s\n", strerror(errno));
+        out_opts = NULL; /* points into this frame */
         return DRAIN_EXIT_FAILED;
     }
     h = vmeventctl_open((xentoollog_logger *)logger, 0);

@@ -211,7 +211,8 @@ int vmeventctl_ring_wait(vmeventctl_ring *r, int timeout_ms);
  * Copies the next request off the ring into *req.
  * Returns 1 when a request was read, 0 when none is pending, -1 with errno:
  *   EIO      the ring's shared indices are corrupt (req_prod more than a
- *            ring's worth ahead of our consumer index); nothing is consumed;
+ *            ring's worth ahead of our consumer index, or of the answers
+ *            we published); nothing is consumed;
  *   EBADMSG  a malformed request (version other than
  *            VMEVENTCTL_INTERFACE_VERSION, or vcpu_id beyond the domain's
  *            vCPUs) was consumed and counted; read on.
@@ -229,6 +230,9 @@ int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req);
  * RIP on the instruction, it also sets VM_EVENT_FLAG_SET_REGISTERS with the
  * request's registers and RIP past the instruction.  Other reasons are
  * answered bare, so the vCPU re-executes what trapped.
+ * Requests may be answered in any order (Xen matches an answer to its
+ * vCPU by vcpu_id): the library keeps every request read and not yet
+ * answered in a slot of its own, and the safe disable answers those.
  * The answer reaches Xen on vmeventctl_ring_notify().
  * Returns 0, or -1 with errno ENOSPC if there is no request to answer.
  */

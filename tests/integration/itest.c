@@ -16,7 +16,7 @@
 #include "itest.h"
 
 static void verdict(const char *what, int code, const char *fmt, va_list ap)
-    __attribute__((noreturn));
+    __attribute__((noreturn, format(printf, 3, 0)));
 static void verdict(const char *what, int code, const char *fmt, va_list ap)
 {
     printf("%s: ", what);
