@@ -46,7 +46,7 @@ lines() { grep -a "it-stress-race: $1" "$serial"; }
 started=$(lines start | head -n 1)
 beats=$(lines heartbeat | wc -l)
 last=$(lines heartbeat | tail -n 1 | sed 's/.*it-stress-race: //')
-exitline=$(lines race-exit= | tail -n 1 | sed 's/.*race-exit=//')
+exitline=$(lines race-exit= | tail -n 1 | sed 's/.*race-exit=//' | tr -d '\r ')
 
 verdict() { # OUTCOME EXIT TEXT
 	echo "$1: $3"
@@ -79,7 +79,7 @@ case $exitline in
 "")
 	# dom0 never got to report: the host stopped.
 	[ $rig = 0 ] && verdict UNKNOWN 1 "the rig finished but the race's end was not seen"
-	verdict KNOWN-HANG 0 "dom0 stopped during the race (last seen: ${last:-no heartbeat}) and never came back (rig exit $rig): Xen 4.17's unguarded Xen-consumer callback (evtchn_send -> vm_event_resume) spinning on a ring xc_monitor_disable freed"
+	verdict KNOWN-HANG 0 "dom0 stopped during the race (last seen: ${last:-no heartbeat}) and never came back (rig exit $rig): Xen's unguarded Xen-consumer callback (evtchn_send -> vm_event_resume) spinning on a ring xc_monitor_disable freed"
 	;;
 stuck)
 	verdict KNOWN-HANG 0 "the tool never returned, dom0 still ran (Xen's 'd' and 'q' dumps are in the serial log)"
