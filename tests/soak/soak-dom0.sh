@@ -1,0 +1,525 @@
+#!/bin/sh
+# soak-dom0: the kill-and-rescue soak of issue 7, run in dom0 of the real
+# Xen host (tests/xenhost/xenhost run-script; `make soak` wraps it).
+# busybox sh; needs DOMID and GUEST_LOG from the rig, and on PATH
+# vmevent-test-agent, xen-vmevent-drain, xen-access, xl, timeout and the
+# rig's xenhost-ticks-advance and xenhost-guest.
+#
+# Set A, SOAK_TRIALS trials (default 30), alternating our test agent
+# (vmevent-test-agent -p 0 DOMID) and Debian's xen-access (DOMID cpuid):
+#   1. start the agent; wait until its ring is up ("ready" / "starting");
+#   2. SIGKILL it after a random delay (0..SOAK_DELAY_MAX_MS), then wait a
+#      random gap (0..SOAK_GAP_MAX_MS) so that the guest is sometimes
+#      frozen (its next CPUID waits on the dead ring) and sometimes not yet;
+#   3. xen-vmevent-drain --json -v stop DOMID (--force for xen-access,
+#      which writes no ownership record): exit 0, result success, rescue ok;
+#      whether the guest was frozen is read from stop's own sample
+#      (stuck_vcpus);
+#   4. the guest ticks again within 5 s; status: no ring, no record, not
+#      paused by its controller; a fresh agent (-n 5) enables and answers.
+#
+# Set B, SOAK_KILL_TRIALS trials (default SOAK_TRIALS), same alternation:
+# an agent is killed and the guest left to freeze, then xen-vmevent-drain
+# stop is itself SIGKILLed at a random point of its rescue:
+#   - our agent: its ownership record makes the rescue log "... is dead"
+#     (-v) just before it takes its pause reference; the soak busy-polls
+#     the drain's stderr (a file, builtins only) and kills 0..SOAK_KILL_MAX_MS
+#     ms after that line, waiting in a calibrated busy loop: under QEMU a
+#     fork (sleep) or a blocking read's wake-up costs as much as a rescue;
+#   - xen-access (--force, no record, so no such line): it polls as long
+#     as the line took to come on the last agent trial, minus 5 ms, then
+#     kills 0..SOAK_KILL_MAX_MS ms later (process start and the 300 ms
+#     sample add jitter here).
+#   With 2 dom0 vCPUs (`xenhost --dom0-vcpus 2`, as `make soak` boots) the
+#   killer and the drain run side by side; where a kill lands still varies
+#   by a few ms under QEMU, so the soak reports where each one landed.
+#   The state the kill left (ring, ownership record, controller pause) says
+#   how far the rescue got.  Then stop runs again (with --force only if it
+#   refuses, exit 3) and must leave the guest running: exit 0, ticks within
+#   5 s, no ring, no record, "controller_paused":false; a fresh agent enables.
+#
+# Every draw comes from one seeded PRNG (MINSTD, shell arithmetic), in a
+# fixed order, so SOAK_SEED reproduces the schedule of delays (not the
+# scheduling jitter of dom0).  A failed trial prints its evidence (the
+# drain's -v output and JSON, status, xl list, xl dmesg, the guest's last
+# ticks), then the guest is recovered (stop --force, xl unpause, recreate)
+# and the soak goes on.  Summary at the end: seed, trials, rescued, failed
+# (trial, kind, step, delays), median rescue time.
+#
+# Settings (environment): SOAK_TRIALS, SOAK_KILL_TRIALS, SOAK_SEED (default:
+# from the clock), SOAK_DELAY_MAX_MS (2000), SOAK_GAP_MAX_MS (1500),
+# SOAK_KILL_MAX_MS (12), SOAK_BUDGET_S (default: XENHOST_TEST_TIMEOUT - 15).
+# Exit: 0 every trial rescued; 1 a trial failed or trials did not fit the
+# time budget; 99 the soak could not start.
+#
+# SPDX-License-Identifier: LGPL-2.1-only
+
+set -u
+export LC_ALL=C
+
+say() { echo "soak: $*"; }
+die() { echo "soak: ERROR: $*"; exit 99; }
+
+[ -n "${DOMID:-}" ] || die "DOMID is not set: run inside the xenhost rig"
+[ -n "${GUEST_LOG:-}" ] || die "GUEST_LOG is not set: run inside the xenhost rig"
+for t in vmevent-test-agent xen-vmevent-drain xen-access xl timeout \
+	xenhost-ticks-advance xenhost-guest; do
+	command -v "$t" >/dev/null 2>&1 || die "$t is not on PATH"
+done
+
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; [ ${#1} -le 18 ]; }
+
+TRIALS=${SOAK_TRIALS:-30}
+KTRIALS=${SOAK_KILL_TRIALS:-$TRIALS}
+DELAY_MAX=${SOAK_DELAY_MAX_MS:-2000}
+GAP_MAX=${SOAK_GAP_MAX_MS:-1500}
+KILL_MAX=${SOAK_KILL_MAX_MS:-12}
+if [ -n "${SOAK_SEED:-}" ]; then
+	SEED=$SOAK_SEED
+else
+	SEED=$(date +%s)
+fi
+check_uint() { is_uint "$2" || die "$1 must be a whole number, not '$2'"; }
+check_uint SOAK_TRIALS "$TRIALS"
+check_uint SOAK_KILL_TRIALS "$KTRIALS"
+check_uint SOAK_DELAY_MAX_MS "$DELAY_MAX"
+check_uint SOAK_GAP_MAX_MS "$GAP_MAX"
+check_uint SOAK_KILL_MAX_MS "$KILL_MAX"
+check_uint SOAK_SEED "$SEED"
+BUDGET=${SOAK_BUDGET_S:-$((${XENHOST_TEST_TIMEOUT:-600} - 15))}
+is_uint "$BUDGET" || die "SOAK_BUDGET_S must be a whole number"
+
+W=${TMPDIR:-/tmp}/soak.$$
+rm -rf "$W"
+mkdir -p "$W" || die "cannot create $W"
+
+# ---------------------------------------------------------------- helpers
+# now: NOW = dom0 uptime in ms (10 ms resolution), without a fork.
+now() {
+	read -r _up _ </proc/uptime
+	NOW=$((${_up%%.*} * 1000 + (1${_up#*.} - 100) * 10))
+}
+
+# The PRNG: MINSTD (Park-Miller), state in 1..2^31-2.  rand N: R in 0..N-1.
+RNG=$((SEED % 2147483646 + 1))
+rand() {
+	RNG=$((RNG * 48271 % 2147483647))
+	R=$((RNG % $1))
+}
+
+# sleep_ms MS
+sleep_ms() {
+	[ "$1" -gt 0 ] || return 0
+	_f=$(($1 % 1000))
+	case ${#_f} in 1) _f=00$_f ;; 2) _f=0$_f ;; esac
+	sleep "$(($1 / 1000)).$_f"
+}
+
+# spin_us US: busy-wait about US microseconds without a fork (sleep's own
+# fork and exec cost milliseconds under QEMU, the length of a rescue).
+# SPIN_PER_MS iterations make a millisecond (calibrated below).
+spin_us() {
+	_n=$(($1 * SPIN_PER_MS / 1000))
+	while [ $_n -gt 0 ]; do _n=$((_n - 1)); done
+}
+calibrate_spin() {
+	SPIN_PER_MS=1000
+	_best=0
+	for _try in 1 2 3; do
+		now; _a=$NOW
+		spin_us 50000           # 50,000 iterations
+		now; _b=$NOW
+		[ $((_b - _a)) -gt 0 ] || continue
+		_r=$((50000 / (_b - _a)))
+		[ $_r -gt $_best ] && _best=$_r
+	done
+	[ $_best -gt 0 ] && SPIN_PER_MS=$_best
+}
+calibrate_spin
+
+now
+T_START=$NOW
+DEADLINE=$((T_START + BUDGET * 1000))
+
+# time_left_ok SECS: at least SECS seconds of the budget are left.
+time_left_ok() { now; [ $((DEADLINE - NOW)) -ge $(($1 * 1000)) ]; }
+
+# JSON of xen-vmevent-drain, one object on one line: jhas FILE REGEX
+jhas() { grep -q "$2" "$1" 2>/dev/null; }
+jnum() { sed -n "s/.*\"$2\":\([0-9][0-9]*\).*/\1/p" "$1" 2>/dev/null | head -n 1; }
+jstr() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$1" 2>/dev/null | head -n 1; }
+# The owner object of a status/stop object: "state pid holds_pause".
+jowner() {
+	sed -n 's/.*"owner":{"state":"\([a-z]*\)","pid":\([0-9a-z]*\),.*"holds_pause":\([a-z]*\),.*/\1 \2 \3/p' "$1" 2>/dev/null | head -n 1
+}
+
+status_json() { xen-vmevent-drain --json status "$DOMID" >"$1" 2>"$1.err"; }
+
+# median FILE: median of the numbers (ns) in FILE, in ms with 1 decimal.
+median_ms() {
+	[ -s "$1" ] || { echo "n/a"; return; }
+	sort -n "$1" | awk '{ a[NR] = $1 }
+		END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		      printf "%.1f ms (n=%d, min %.1f, max %.1f)", m / 1e6, NR, a[1] / 1e6, a[NR] / 1e6 }'
+}
+
+APID=
+# start_agent KIND OUT: start it in the background (APID); 0 once its ring
+# is up, 1 if not within 15 s.
+start_agent() {
+	if [ "$1" = agent ]; then
+		vmevent-test-agent -p 0 "$DOMID" >"$2" 2>&1 &
+		_pat='^ready '
+	else
+		xen-access "$DOMID" cpuid >"$2" 2>&1 &
+		_pat='^starting cpuid'
+	fi
+	APID=$!
+	_i=0
+	until grep -q "$_pat" "$2"; do
+		kill -0 "$APID" 2>/dev/null || return 1
+		_i=$((_i + 1))
+		[ $_i -lt 300 ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+kill_agent() {
+	[ -n "$APID" ] || return 0
+	kill -9 "$APID" 2>/dev/null
+	wait "$APID" 2>/dev/null
+	APID=
+}
+
+# ------------------------------------------------------- results, evidence
+FAILS=$W/failures
+: >"$FAILS"
+RESCUE_NS=$W/rescue-ns         # set A: the library's rescue total_ns
+PAUSED_NS=$W/paused-ns         # set A: how long the rescue held the guest paused
+STOP_MS=$W/stop-ms             # set A: wall time of xen-vmevent-drain stop
+SECOND_NS=$W/second-ns         # set B: total_ns of the second run's rescue
+: >"$RESCUE_NS"; : >"$PAUSED_NS"; : >"$STOP_MS"; : >"$SECOND_NS"
+
+# fail SET TRIAL KIND STEP WHAT: record a failure and print the evidence.
+fail() {
+	echo "set $1 trial $2 ($3) step $4: $5 [seed $SEED; $TRIAL_DRAWS]" >>"$FAILS"
+	say "FAIL set $1 trial $2 ($3) step $4: $5"
+	say "  draws: $TRIAL_DRAWS"
+	evidence "$1$2"
+}
+
+evidence() {
+	for f in "$W"/t.*; do
+		[ -f "$f" ] || continue
+		echo "---- ${f##*/}"
+		tail -n 40 "$f"
+	done
+	echo "---- status now"
+	xen-vmevent-drain --json status "$DOMID" 2>&1
+	echo "---- xl list"
+	xl list 2>&1
+	echo "---- xenstore /local/domain/0/libvmeventctl"
+	xenstore-ls /local/domain/0/libvmeventctl 2>&1 | head -n 10
+	echo "---- xl dmesg (last 30 lines)"
+	xl dmesg 2>&1 | tail -n 30
+	echo "---- guest log (last 5 lines)"
+	tail -n 5 "$GUEST_LOG"
+	echo "---- end of evidence"
+}
+
+# recover: bring the guest back for the next trial, whatever it takes, and
+# say what it took (the failure is already recorded).
+recover() {
+	kill_agent
+	status_json "$W/r.status"
+	if jhas "$W/r.status" '"monitor_ring":true' || jhas "$W/r.status" '"holds_pause":true'; then
+		xen-vmevent-drain stop --force "$DOMID" >"$W/r.stop" 2>&1
+		say "  recover: stop --force exited $? ($(tail -n 1 "$W/r.stop"))"
+		status_json "$W/r.status"
+	fi
+	_n=0
+	while jhas "$W/r.status" '"controller_paused":true' && [ $_n -lt 3 ]; do
+		xl unpause "$DOMID" && say "  recover: xl unpause $DOMID (a pause reference was left)"
+		_n=$((_n + 1))
+		status_json "$W/r.status"
+	done
+	if ! xenhost-ticks-advance 5 2>/dev/null; then
+		DOMID=$(xenhost-guest recreate --wait 90 | tail -n 1)
+		export DOMID
+		say "  recover: guest re-created as domain $DOMID"
+		xenhost-ticks-advance 10 2>/dev/null || die "the guest does not tick after re-creation"
+	fi
+}
+
+# check_after SET TRIAL KIND PREFIX: the guest runs, no ring, no record,
+# not paused, and a fresh agent can enable.  0 if all hold.
+check_after() {
+	if ! xenhost-ticks-advance 5 >"$W/t.ticks" 2>&1; then
+		fail "$1" "$2" "$3" "$4ticks" "the guest did not tick within 5 s (last tick $(xenhost-last-tick))"
+		return 1
+	fi
+	status_json "$W/t.status"
+	if ! jhas "$W/t.status" '"controller_paused":false'; then
+		fail "$1" "$2" "$3" "$4paused" "status does not say controller_paused:false"
+		return 1
+	fi
+	if ! jhas "$W/t.status" '"monitor_ring":false'; then
+		fail "$1" "$2" "$3" "$4ring" "a monitor ring is left"
+		return 1
+	fi
+	if ! jhas "$W/t.status" '"owner":{"state":"none"'; then
+		fail "$1" "$2" "$3" "$4record" "an ownership record is left: $(jowner "$W/t.status")"
+		return 1
+	fi
+	if ! timeout 30 vmevent-test-agent -p 0 -n 5 "$DOMID" >"$W/t.fresh" 2>&1; then
+		_why=$(grep -m 1 -i -E 'busy|error|fail|enable' "$W/t.fresh")
+		fail "$1" "$2" "$3" "$4fresh-agent" "a fresh agent did not enable and answer 5 events: ${_why:-exit status not 0}"
+		return 1
+	fi
+	return 0
+}
+
+kind_of() { if [ $(($1 % 2)) -eq 1 ]; then KIND=agent; else KIND=xen-access; fi; }
+
+say "seed $SEED (SOAK_SEED=$SEED reproduces the schedule); set A: $TRIALS trials; set B (drain killed): $KTRIALS trials"
+say "domain $DOMID; Xen $(xl info 2>/dev/null | sed -n 's/^xen_version *: //p'); dom0 vCPUs $(grep -c ^processor /proc/cpuinfo); budget $BUDGET s; $SPIN_PER_MS spin iterations per ms"
+xenhost-ticks-advance 10 || die "the guest does not tick before the soak"
+
+NOTRUN=0
+
+# ============================================ set A: kill the agent, rescue
+A_RUN=0; A_OK=0; A_FROZEN=0
+i=1
+while [ $i -le "$TRIALS" ]; do
+	if ! time_left_ok 25; then
+		NOTRUN=$((TRIALS - i + 1))
+		say "set A: time budget exhausted: $NOTRUN trial(s) not run"
+		break
+	fi
+	kind_of $i
+	rand $((DELAY_MAX + 1)); delay=$R
+	rand $((GAP_MAX + 1)); gap=$R
+	TRIAL_DRAWS="kill delay ${delay} ms after ready, gap ${gap} ms"
+	rm -f "$W"/t.*
+	A_RUN=$((A_RUN + 1))
+	force=
+	[ $KIND = xen-access ] && force=--force
+
+	if ! start_agent $KIND "$W/t.agent"; then
+		fail A $i $KIND start "the agent did not bring its ring up within 15 s"
+		recover; i=$((i + 1)); continue
+	fi
+	sleep_ms $delay
+	kill_agent
+	sleep_ms $gap
+
+	now; t0=$NOW
+	# shellcheck disable=SC2086
+	xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.stop.json" 2>"$W/t.stop.err"
+	rc=$?
+	now; stop_ms=$((NOW - t0))
+	frozen=no
+	jhas "$W/t.stop.json" '"stuck_vcpus":\[[0-9]' && frozen=yes
+	action=$(jstr "$W/t.stop.json" action)
+	total=$(jnum "$W/t.stop.json" total_ns)
+	paused=$(jnum "$W/t.stop.json" paused_ns)
+	now
+	line="[$(((NOW - T_START) / 1000))s] set A trial $i/$TRIALS $KIND: delay ${delay}ms gap ${gap}ms frozen=$frozen stop=${stop_ms}ms action=${action:-?} rescue=$((${total:-0} / 1000))us paused=$((${paused:-0} / 1000))us"
+	if [ $rc -ne 0 ] || ! jhas "$W/t.stop.json" '"result":"success"' ||
+		! jhas "$W/t.stop.json" '"ok":true'; then
+		say "$line"
+		fail A $i $KIND stop "stop exited $rc, result $(jstr "$W/t.stop.json" result), action ${action:-?}: $(jstr "$W/t.stop.json" message)"
+		recover; i=$((i + 1)); continue
+	fi
+	if check_after A $i $KIND ""; then
+		A_OK=$((A_OK + 1))
+		[ $frozen = yes ] && A_FROZEN=$((A_FROZEN + 1))
+		echo "$total" >>"$RESCUE_NS"
+		echo "$paused" >>"$PAUSED_NS"
+		echo "$((stop_ms * 1000000))" >>"$STOP_MS"
+		say "$line: rescued"
+	else
+		say "$line"
+		recover
+	fi
+	i=$((i + 1))
+done
+
+# ================================ set B: kill the agent, then kill the drain
+B_RUN=0; B_OK=0; B_FORCED=0
+POINTS=$W/points                # where each kill landed
+POINTS_FAILED=$W/points-failed  # where the kills of failed trials landed
+: >"$POINTS"; : >"$POINTS_FAILED"
+# poll_line FILE PID MAX: busy-poll FILE until it holds the rescue's
+# "... is dead" line (0), or PID is gone, MAX polls were made or 15 s
+# passed (1).  POLLS: the polls made.  (kill -0 succeeds on a zombie.)
+poll_line() {
+	POLLS=0
+	now; _end=$((NOW + 15000))
+	while [ $POLLS -lt "$3" ]; do
+		POLLS=$((POLLS + 1))
+		while IFS= read -r _l; do
+			case $_l in *"rescue: the ring's owner"*"is dead"*) return 0 ;; esac
+		done <"$1"
+		kill -0 "$2" 2>/dev/null || return 1
+		now; [ $NOW -lt $_end ] || return 1
+	done
+	return 1
+}
+# From the drain's launch to that line, in polls, measured on agent trials
+# (the odd ones, so the first trial measures it).
+LAT_POLLS=400; POLLS_PER_MS=1
+i=1
+while [ $i -le "$KTRIALS" ]; do
+	if ! time_left_ok 30; then
+		n=$((KTRIALS - i + 1))
+		NOTRUN=$((NOTRUN + n))
+		say "set B: time budget exhausted: $n trial(s) not run"
+		break
+	fi
+	kind_of $i
+	rand 801; delay=$((200 + R))
+	rand 801; gap=$((1200 + R))
+	rand $((KILL_MAX * 1000 + 1)); kill_us=$R
+	TRIAL_DRAWS="agent killed ${delay} ms after ready, drain started ${gap} ms later, drain killed +${kill_us} us"
+	rm -f "$W"/t.*
+	B_RUN=$((B_RUN + 1))
+	force=
+	[ $KIND = xen-access ] && force=--force
+
+	if ! start_agent $KIND "$W/t.agent"; then
+		fail B $i $KIND start "the agent did not bring its ring up within 15 s"
+		recover; i=$((i + 1)); continue
+	fi
+	sleep_ms $delay
+	kill_agent
+	sleep_ms $gap
+
+	# The first run, killed.  Its stderr goes to a plain file that this
+	# shell busy-polls with builtins: no fork, and no blocking read whose
+	# wake-up, under QEMU, can come after the whole rescue is over.
+	: >"$W/t.run1.err"
+	now; t0=$NOW
+	# shellcheck disable=SC2086
+	xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.run1.json" 2>"$W/t.run1.err" &
+	dpid=$!
+	if [ $KIND = agent ]; then
+		if poll_line "$W/t.run1.err" $dpid 100000000; then
+			spin_us $kill_us
+			kill -9 $dpid 2>/dev/null
+			at="line+${kill_us}us"
+			now
+			if [ $NOW -gt $t0 ]; then
+				LAT_POLLS=$POLLS
+				POLLS_PER_MS=$((POLLS / (NOW - t0) + 1))
+			fi
+		else
+			at="no-line"
+		fi
+	else
+		# No line to wait for: poll as long as the line took to come
+		# on the last agent trial, minus 5 ms; then kill 0 to
+		# SOAK_KILL_MAX_MS later.
+		poll_line "$W/t.run1.err" $dpid $((LAT_POLLS - 5 * POLLS_PER_MS))
+		spin_us $kill_us
+		kill -9 $dpid 2>/dev/null
+		at="line-5ms+${kill_us}us"
+	fi
+	{ wait $dpid; } 2>/dev/null
+	drc=$?
+
+	# How far did it get?  The state it left says.
+	status_json "$W/t.killed.status"
+	# shellcheck disable=SC2046 # three words
+	set -- $(jowner "$W/t.killed.status")
+	ostate=${1:-?}; opid=${2:-?}; ohold=${3:-?}
+	ring=$(sed -n 's/.*"monitor_ring":\([a-z]*\).*/\1/p' "$W/t.killed.status" | head -n 1)
+	cpause=$(sed -n 's/.*"controller_paused":\([a-z]*\).*/\1/p' "$W/t.killed.status" | head -n 1)
+	mine=no
+	[ "$opid" = "$dpid" ] && mine=yes
+	if [ $drc -ne 137 ]; then
+		point="completed(exit $drc)"
+	elif [ "$cpause" = false ] && [ "$ring" = true ] && [ $mine = no ]; then
+		point="before-pause"
+	elif [ "$cpause" = true ] && [ "$ring" = true ] && [ $mine = no ]; then
+		point="paused-unmarked"
+	elif [ $mine = yes ] && [ "$ohold" = true ] && [ "$ring" = true ]; then
+		point="marked-ring"
+	elif [ $mine = yes ] && [ "$ohold" = true ] && [ "$ring" = false ]; then
+		point="marked-no-ring"
+	elif [ "$cpause" = true ] && [ "$ring" = false ]; then
+		point="paused-no-record"
+	elif [ "$cpause" = false ] && [ "$ring" = false ] && [ "$ostate" = none ]; then
+		point="after-release"
+	else
+		point="other(ring=$ring,paused=$cpause,owner=$ostate/$ohold)"
+	fi
+	echo "$point" >>"$POINTS"
+
+	# The second run, with --force only if it refuses.
+	xen-vmevent-drain --json -v stop "$DOMID" >"$W/t.run2.json" 2>"$W/t.run2.err"
+	rc=$?
+	forced=no
+	if [ $rc -eq 3 ]; then
+		forced=yes
+		B_FORCED=$((B_FORCED + 1))
+		xen-vmevent-drain --json -v stop --force "$DOMID" >"$W/t.run2.json" 2>"$W/t.run2.err"
+		rc=$?
+	fi
+	res=$(jstr "$W/t.run2.json" result)
+	action=$(jstr "$W/t.run2.json" action)
+	total=$(jnum "$W/t.run2.json" total_ns)
+	now
+	line="[$(((NOW - T_START) / 1000))s] set B trial $i/$KTRIALS $KIND: drain killed at $at -> $point; second run (force=$forced): exit $rc $res action=${action:-?}"
+	say "$line"
+	if [ $rc -ne 0 ]; then
+		fail B $i $KIND second-run "the second stop exited $rc ($res): $(jstr "$W/t.run2.json" message)"
+		echo "$point" >>"$POINTS_FAILED"
+		recover; i=$((i + 1)); continue
+	fi
+	if ! check_after B $i $KIND "second-run: "; then
+		echo "$point" >>"$POINTS_FAILED"
+		recover
+	else
+		B_OK=$((B_OK + 1))
+		[ -n "$total" ] && echo "$total" >>"$SECOND_NS"
+		say "  guest running, no ring, no record, not paused; a fresh agent enabled"
+	fi
+	i=$((i + 1))
+done
+
+# ================================================================= summary
+now
+A_FAIL=$((A_RUN - A_OK))
+B_FAIL=$((B_RUN - B_OK))
+echo
+say "==================== summary"
+say "seed: $SEED"
+say "set A (agent killed, then stop): trials $A_RUN of $TRIALS, rescued $A_OK, failed $A_FAIL; guest frozen before the stop in $A_FROZEN of the rescued"
+say "  median rescue time (library, check to vCPUs seen running): $(median_ms "$RESCUE_NS")"
+say "  median time the guest was held paused:                     $(median_ms "$PAUSED_NS")"
+say "  median wall time of xen-vmevent-drain stop (300 ms sample incl.): $(median_ms "$STOP_MS")"
+say "set B (drain SIGKILLed mid-rescue, then run again): trials $B_RUN of $KTRIALS, guest running after the second run $B_OK, failed $B_FAIL; second run needed --force $B_FORCED time(s)"
+if [ -s "$POINTS" ]; then
+	say "  where the kills landed (state the killed run left; trials, failed):"
+	awk 'FILENAME == ARGV[1] { bad[$0]++; next } { n[$0]++ }
+		END { for (p in n) printf "soak:    %-28s %3d  %3d\n", p, n[p], bad[p] + 0 }' \
+		"$POINTS_FAILED" "$POINTS" | sort
+	say "  (before-pause: ring and the old record as found; paused-unmarked: paused, record not yet"
+	say "   marked; marked-ring / marked-no-ring: the rescue's record marked paused, a ring / none;"
+	say "   paused-no-record: record removed, pause not yet released; after-release: killed while"
+	say "   watching or reporting; completed: the run ended before the kill)"
+fi
+say "  median rescue time of the second run: $(median_ms "$SECOND_NS")"
+say "total trials $((A_RUN + B_RUN)), rescued $((A_OK + B_OK)), failed $((A_FAIL + B_FAIL)), not run $NOTRUN; soak took $(((NOW - T_START) / 1000)) s"
+if [ -s "$FAILS" ]; then
+	say "failures (seed $SEED):"
+	sed 's/^/soak:   /' "$FAILS"
+fi
+if [ $((A_FAIL + B_FAIL + NOTRUN)) -ne 0 ]; then
+	say "RESULT: FAIL"
+	exit 1
+fi
+say "RESULT: PASS (every trial rescued)"
+exit 0
