@@ -130,35 +130,8 @@ static inline char *fz_str(struct fz_in *in, size_t max)
 
 /*
  * Fault injection: the nth faked Xen call from now fails, with one of the
- * errnos that call really returns.  The table is test-fault-sweep.c's
- * (Xen 4.17 sources, Linux drivers); xs_rm's ENOENT and xs_read's ENOENT
- * are answers ("no such node"), not faults.
+ * errnos that call really returns (fake_real_errnos()).
  */
-static const struct {
-    const char *fn;
-    int errs[6];
-} fz_errnos[] = {
-    { "xc_domain_getinfolist",     { EPERM, EFAULT, ENOMEM } },
-    { "xc_vm_event_get_version",   { EPERM, EACCES } },
-    { "xc_monitor_enable",         { EBUSY, ENOMEM, EINVAL, EPERM, ENOSPC } },
-    { "xc_monitor_cpuid",          { EPERM, EOPNOTSUPP, EINVAL } },
-    { "xc_monitor_software_breakpoint", { EPERM, EOPNOTSUPP, EINVAL } },
-    { "xc_monitor_resume",         { ENODEV, EPERM } },
-    { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
-    { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
-    { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
-    { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
-    { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },
-    { "xenevtchn_unbind",          { EINVAL, ENOTCONN } },
-    { "xenevtchn_notify",          { EINVAL, ENOTCONN } },
-    { "xenevtchn_pending",         { EIO } },
-    { "xenevtchn_unmask",          { EINVAL } },
-    { "xs_write",                  { EACCES, EIO, ENOSPC, EAGAIN, E2BIG } },
-    { "xs_read",                   { EACCES, EIO } },
-    { "xs_rm",                     { EACCES, EIO, EAGAIN } },
-    { "xs_directory",              { EACCES, EIO } },
-};
-
 static struct {
     unsigned int countdown;
     unsigned int pick;
@@ -167,19 +140,19 @@ static struct {
 
 static void fz_fault_hook(const char *fn, void *arg)
 {
-    unsigned int i, n;
+    const int *errs;
+    unsigned int n;
 
     (void)arg;
     if ( !fz_fault.countdown || --fz_fault.countdown )
         return;
-    for ( i = 0; i < sizeof(fz_errnos) / sizeof(fz_errnos[0]); i++ )
+    errs = fake_real_errnos(fn);
+    if ( errs )
     {
-        if ( strcmp(fz_errnos[i].fn, fn) )
-            continue;
-        for ( n = 0; n < 6 && fz_errnos[i].errs[n]; n++ )
+        for ( n = 0; n < 6 && errs[n]; n++ )
             ;
         /* n == 1: this very call (fake-xen.h: fake_fail_func). */
-        fake_fail_func(fn, 1, fz_errnos[i].errs[fz_fault.pick % n]);
+        fake_fail_func(fn, 1, errs[fz_fault.pick % n]);
         fz_fault.failed_fn = fn;
         return;
     }

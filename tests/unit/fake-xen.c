@@ -3233,3 +3233,39 @@ static int dom0_loopback_close(uint32_t lport)
 
     return 1;
 }
+
+/* See fake-xen.h. */
+static const struct {
+    const char *fn;
+    int errs[6];
+} real_errnos[] = {
+    { "xc_domain_getinfolist",     { EPERM, EFAULT, ENOMEM } },
+    { "xc_vm_event_get_version",   { EPERM, EACCES } },
+    { "xc_monitor_enable",         { EBUSY, ENOMEM, EINVAL, EPERM, ENOSPC } },
+    { "xc_monitor_cpuid",          { EPERM, EOPNOTSUPP, EINVAL } },
+    { "xc_monitor_software_breakpoint", { EPERM, EOPNOTSUPP, EINVAL } },
+    { "xc_monitor_resume",         { ENODEV, EPERM } },
+    { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
+    { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
+    { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
+    { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
+    { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },
+    { "xenevtchn_unbind",          { EINVAL, ENOTCONN } },
+    { "xenevtchn_notify",          { EINVAL, ENOTCONN } },
+    { "xenevtchn_pending",         { EIO } },
+    { "xenevtchn_unmask",          { EINVAL } },
+    { "xs_write",                  { EACCES, EIO, ENOSPC, EAGAIN, E2BIG } },
+    { "xs_read",                   { EACCES, EIO } },
+    { "xs_rm",                     { EACCES, EIO, EAGAIN } },
+    { "xs_directory",              { EACCES, EIO } },
+};
+
+const int *fake_real_errnos(const char *fn)
+{
+    unsigned int i;
+
+    for ( i = 0; i < sizeof(real_errnos) / sizeof(real_errnos[0]); i++ )
+        if ( !strcmp(real_errnos[i].fn, fn) )
+            return real_errnos[i].errs;
+    return NULL;
+}

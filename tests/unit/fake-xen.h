@@ -294,4 +294,13 @@ unsigned int fake_call_count(const char *fn);
  * notifications reach the other handle's fd (fake-xen.c, at the end).
  */
 
+/*
+ * The errnos a faked call really returns (Xen 4.17 sources, Linux
+ * drivers), ending in 0, for sweeps and fuzzers that fail calls on
+ * purpose; NULL for a call the table does not know.  Answers the library
+ * handles by design are left out: xenevtchn_pending's EAGAIN ("nothing
+ * pending"), xs_read's and xs_rm's ENOENT ("no such node").
+ */
+const int *fake_real_errnos(const char *fn);
+
 #endif /* FAKE_XEN_H */

@@ -15,45 +15,13 @@
 
 #include "fixture.h"
 
-/*
- * What each call can really answer (Xen 4.17 sources, Linux drivers).
- * xenevtchn_pending's EAGAIN and xs_read's ENOENT are left out: they mean
- * "nothing pending" and "no record", answers the code handles by design,
- * not faults to report.
- */
-static const struct {
-    const char *fn;
-    int errs[6];
-} errnos[] = {
-    { "xc_domain_getinfolist",     { EPERM, EFAULT, ENOMEM } },
-    { "xc_vm_event_get_version",   { EPERM, EACCES } },
-    { "xc_monitor_enable",         { EBUSY, ENOMEM, EINVAL, EPERM, ENOSPC } },
-    { "xc_monitor_cpuid",          { EPERM, EOPNOTSUPP, EINVAL } },
-    { "xc_monitor_resume",         { ENODEV, EPERM } },
-    { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
-    { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
-    { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
-    { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
-    { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },
-    { "xenevtchn_unbind",          { EINVAL, ENOTCONN } },
-    { "xenevtchn_notify",          { EINVAL, ENOTCONN } },
-    { "xenevtchn_pending",         { EIO } },
-    { "xenevtchn_unmask",          { EINVAL } },
-    { "xs_write",                  { EACCES, EIO, ENOSPC, EAGAIN, E2BIG } },
-    { "xs_read",                   { EACCES, EIO } },
-    { "xs_rm",                     { EACCES, EIO, EAGAIN } },
-    { "xs_directory",              { EACCES, EIO } },
-};
-
+/* What each call can really answer: fake_real_errnos(); EIO otherwise. */
 static const int *errnos_of(const char *fn)
 {
     static const int fallback[] = { EIO, 0 };
-    unsigned int i;
+    const int *errs = fake_real_errnos(fn);
 
-    for ( i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++ )
-        if ( !strcmp(errnos[i].fn, fn) )
-            return errnos[i].errs;
-    return fallback;
+    return errs ? errs : fallback;
 }
 
 enum op { OP_ENABLE, OP_DISABLE, OP_RECORD, OP_RESCUE };
