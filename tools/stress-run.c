@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -400,7 +401,15 @@ static void *sender_main(void *arg)
         t1 = stress_now_ns();
         atomic_store(&s->slot.since_ns, 0);
         if ( stress_xen_call_lock )
+        {
             pthread_mutex_unlock(stress_xen_call_lock);
+            /*
+             * A mutex is not fair: a sender that unlocks and locks again
+             * in a tight loop keeps it, and the cycler waits whole
+             * scheduler slices (under valgrind, seconds) for its turn.
+             */
+            sched_yield();
+        }
         g2 = atomic_load(&run->gen);
 
         s->attempts++;
