@@ -5,9 +5,20 @@
  * leaves the ring enabled and every later enable refused with EBUSY.  The
  * record lets the tools tell a live owner (ask it to stop) from a dead one
  * (rescue the guest).  It lives under /local/domain/0, which dom0 owns and
- * no guest can write, and holds "pid start_time comm [paused]": the start time
- * (field 22 of /proc/PID/stat) tells our owner from a later process that
- * got the same pid.
+ * no guest can write, and holds "pid start_time comm [paused N]": the start
+ * time (field 22 of /proc/PID/stat) tells our owner from a later process
+ * that got the same pid.
+ *
+ * "paused N": the owner may hold up to N of the domain's controller pause
+ * references (xc_domain_pause) right now.  It is written BEFORE each pause
+ * is taken, libxc's own inside xc_monitor_enable included, and removed only
+ * AFTER the last is released, so a SIGKILL at any instant leaves a record
+ * that covers every reference the dead process held (docs/findings.md #4).
+ * It may overstate them: a successor releases at most N and stops when Xen
+ * says no controller pause is left (EINVAL from
+ * domain_unpause_by_systemcontroller), and takes none of them when the
+ * domain is not controller-paused at all.  Records of earlier versions say
+ * "paused" alone, which reads as 1.
  *
  * SPDX-License-Identifier: LGPL-2.1-only
  */
@@ -91,7 +102,7 @@ static int proc_stat(pid_t pid, uint64_t *start, char comm[17])
     return -1;
 }
 
-int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_pause)
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, unsigned int pauses)
 {
     char path[80], val[96], comm[17] = "";
     uint64_t start = 0;
@@ -108,8 +119,12 @@ int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_paus
             comm[len] = '_';
 
     vmeventctl__owner_path(path, sizeof(path), domid);
-    len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s%s", (int)getpid(),
-                   start, comm[0] ? comm : "-", holds_pause ? " paused" : "");
+    if ( pauses )
+        len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s paused %u", (int)getpid(),
+                       start, comm[0] ? comm : "-", pauses);
+    else
+        len = snprintf(val, sizeof(val), "%d %" PRIu64 " %s", (int)getpid(),
+                       start, comm[0] ? comm : "-");
     if ( !xs_write(h->xsh, XBT_NULL, path, val, (unsigned int)len) )
     {
         LOGE(h, domid, "record", "cannot write the ownership record %s", path);
@@ -155,26 +170,43 @@ static int parse_number(const char **s, unsigned long long max,
 
 static int parse_record(const char *val, struct vmeventctl_owner *o)
 {
-    unsigned long long pid, start;
+    unsigned long long pid, start, pauses = 0;
     char comm[17] = "", mark[8] = "";
     const char *p = val;
-    int n;
+    int used = 0;
 
     /*
      * Not sscanf's %d and %llu, for which a number out of range is
      * undefined (glibc wraps it): a pid that wrapped would name another
-     * process, "4294967297" pid 1.  We write "%d %" PRIu64 " %s".
+     * process, "4294967297" pid 1.  We write "%d %" PRIu64 " %s [paused %u]".
      */
     if ( parse_number(&p, INT_MAX, &pid) || pid == 0 ||
          !isspace((unsigned char)*p) || parse_number(&p, UINT64_MAX, &start) )
         return -1;
-    n = sscanf(p, "%16s %7s", comm, mark);
-    if ( n < 1 || (n == 2 && strcmp(mark, "paused")) )
+    if ( sscanf(p, " %16s%n", comm, &used) != 1 )
+        return -1;
+    p += used;
+    used = 0;
+    if ( sscanf(p, " %7s%n", mark, &used) == 1 )
+    {
+        if ( strcmp(mark, "paused") )
+            return -1;
+        p += used;
+        while ( isspace((unsigned char)*p) )
+            p++;
+        if ( !*p )
+            pauses = 1;                 /* the earlier form: one reference */
+        else if ( parse_number(&p, VMEVENTCTL_OWNER_MAX_PAUSES, &pauses) || pauses == 0 )
+            return -1;
+    }
+    while ( isspace((unsigned char)*p) )
+        p++;
+    if ( *p )
         return -1;
     o->pid = (pid_t)pid;
     o->start_time = start;
     memcpy(o->comm, comm, sizeof(o->comm));
-    o->holds_pause = n == 2;
+    o->pauses = (unsigned int)pauses;
     return 0;
 }
 
@@ -213,6 +245,76 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
     else
         o->state = VMEVENTCTL_OWNER_DEAD;
     return 0;
+}
+
+int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
+                            const xc_domaininfo_t *info, unsigned int pauses,
+                            char **prev)
+{
+    struct vmeventctl_owner o;
+    char path[80];
+    unsigned int len;
+
+    *prev = NULL;
+    if ( vmeventctl_owner_get(h, domid, &o) )
+    {
+        if ( errno != EBADMSG )
+            return -1;
+        o.state = VMEVENTCTL_OWNER_DEAD; /* nobody alive wrote it */
+        o.pauses = 0;
+    }
+    if ( o.state == VMEVENTCTL_OWNER_LIVE )
+    {
+        errno = EBUSY;
+        LOGE(h, domid, "record", "the ownership record names pid %d (%s), which is alive and owns the ring",
+             (int)o.pid, o.comm);
+        return -1;
+    }
+    if ( o.state == VMEVENTCTL_OWNER_DEAD )
+    {
+        if ( o.pauses && (info->flags & XEN_DOMINF_paused) )
+        {
+            errno = EBUSY;
+            LOGE(h, domid, "record",
+                 "pid %d (%s) died and may have left the domain paused: run 'xen-vmevent-drain stop %u' first",
+                 (int)o.pid, o.comm, domid);
+            return -1;
+        }
+        vmeventctl__owner_path(path, sizeof(path), domid);
+        *prev = xs_read(h->xsh, XBT_NULL, path, &len);
+        if ( !*prev && errno != ENOENT )
+        {
+            LOGE(h, domid, "record", "cannot read %s", path);
+            return -1;
+        }
+    }
+    if ( vmeventctl__owner_write(h, domid, pauses) )
+    {
+        int saved = errno;
+
+        free(*prev);
+        *prev = NULL;
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int vmeventctl__owner_unclaim(vmeventctl_handle *h, uint32_t domid, char *prev)
+{
+    char path[80];
+    int rc = 0;
+
+    if ( !prev )
+        return vmeventctl__owner_remove(h, domid);
+    vmeventctl__owner_path(path, sizeof(path), domid);
+    if ( !xs_write(h->xsh, XBT_NULL, path, prev, (unsigned int)strlen(prev)) )
+    {
+        LOGE(h, domid, "record", "cannot put the earlier ownership record back");
+        rc = -1;
+    }
+    free(prev);
+    return rc;
 }
 
 VMEVENTCTL_EXPORT

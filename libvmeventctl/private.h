@@ -114,8 +114,23 @@ int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r);
 /* owner.c */
 /* The record's xenstore path for domid (80 bytes are enough). */
 void vmeventctl__owner_path(char *buf, size_t len, uint32_t domid);
-/* holds_pause: we hold a pause reference a successor must release if we die. */
-int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, int holds_pause);
+/*
+ * pauses: how many controller pause references we may hold from now until
+ * the next write, so that a successor can release them if we die.  Write it
+ * before taking them; remove the record only after releasing them.
+ */
+int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, unsigned int pauses);
 int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);
+/*
+ * Before an enable: refuses with EBUSY when the record names a live owner,
+ * or a dead one that may have left the domain (info, as found) paused;
+ * otherwise writes ours with "paused N".  *prev: a dead owner's record to
+ * put back with vmeventctl__owner_unclaim() if the enable fails (NULL: none).
+ */
+int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
+                            const xc_domaininfo_t *info, unsigned int pauses,
+                            char **prev);
+/* Puts prev back (and frees it), or removes the record when prev is NULL. */
+int vmeventctl__owner_unclaim(vmeventctl_handle *h, uint32_t domid, char *prev);
 
 #endif /* VMEVENTCTL_PRIVATE_H */

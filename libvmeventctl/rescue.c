@@ -31,7 +31,7 @@ struct rescue_ctx {
     struct vmeventctl_rescue_report *rep;
     unsigned int nr_vcpus;
     int paused;               /* our pause reference is held */
-    int leaked_pause;         /* a dead rescuer's reference to release */
+    unsigned int leaked;      /* references a dead owner may have left */
     int record_ours;
     char *orig_record;        /* the dead owner's record, to put back */
     uint64_t paused_at_ns;
@@ -46,8 +46,12 @@ static void fail(struct rescue_ctx *c, enum vmeventctl_rescue_step step, int err
     }
 }
 
-/* Who owns the ring?  Only a dead owner's ring may be taken without force. */
-static int step_check_owner(struct rescue_ctx *c, unsigned int flags)
+/*
+ * Who owns the ring?  Only a dead owner's ring may be taken without force.
+ * info: the domain as we found it, before any pause of ours.
+ */
+static int step_check_owner(struct rescue_ctx *c, unsigned int flags,
+                            const xc_domaininfo_t *info)
 {
     struct vmeventctl_owner o;
 
@@ -56,7 +60,7 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags)
         if ( errno != EBADMSG )
             return -1;
         o.state = VMEVENTCTL_OWNER_DEAD; /* a record nobody alive wrote */
-        o.holds_pause = 0;
+        o.pauses = 0;
     }
     if ( o.state == VMEVENTCTL_OWNER_LIVE )
     {
@@ -93,32 +97,52 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags)
     }
     if ( o.state == VMEVENTCTL_OWNER_DEAD )
     {
+        /*
+         * Its "paused N" counts references it may have held.  If the
+         * domain is not controller-paused (XEN_DOMINF_paused is
+         * controller_pause_count > 0), it left none.
+         */
+        if ( o.pauses && (info->flags & XEN_DOMINF_paused) )
+            c->leaked = o.pauses;
         LOG(c->h, XTL_INFO, -1, c->domid, "rescue", "the ring's owner, pid %d (%s), is dead%s",
-            (int)o.pid, o.comm, o.holds_pause ? " and held a pause reference" : "");
-        c->leaked_pause = o.holds_pause;
+            (int)o.pid, o.comm,
+            c->leaked ? " and may have left the domain paused" : "");
     }
     return 0;
 }
 
-/* Step 1. */
+static int restore_or_remove_record(struct rescue_ctx *c);
+
+/*
+ * Step 1.  The record first: from the moment it is written, a SIGKILL
+ * leaves a successor able to release what we hold: our reference, libxc's
+ * inside the fresh ring's xc_monitor_enable, and what the dead owner left
+ * and we have not yet released.
+ */
 static int step_pause(struct rescue_ctx *c)
 {
+    unsigned int may_hold = 2 + c->leaked;
+
+    if ( may_hold > VMEVENTCTL_OWNER_MAX_PAUSES )
+        may_hold = VMEVENTCTL_OWNER_MAX_PAUSES;
+    if ( vmeventctl__owner_write(c->h, c->domid, may_hold) == 0 )
+        c->record_ours = 1;
+    else
+        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, errno);
+
     if ( xc_domain_pause(c->h->xch, c->domid) )
     {
+        int saved = errno;
+
         LOGE(c->h, c->domid, "rescue: pause", "xc_domain_pause failed; nothing was changed");
-        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, errno);
+        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, saved);
+        if ( c->record_ours && restore_or_remove_record(c) )
+            LOGE(c->h, c->domid, "rescue: pause", "cannot put the ownership record back");
+        errno = saved;
         return -1;
     }
     c->paused = 1;
     c->paused_at_ns = vmeventctl__now_ns();
-    /*
-     * Say so in the record: if we are killed from here on, the next rescue
-     * knows a reference of ours is left to release.
-     */
-    if ( vmeventctl__owner_write(c->h, c->domid, 1) == 0 )
-        c->record_ours = 1;
-    else
-        fail(c, VMEVENTCTL_RESCUE_STEP_PAUSE, errno);
     return 0;
 }
 
@@ -218,14 +242,22 @@ static void step_disable_fresh(struct rescue_ctx *c, void *page)
     c->rep->fresh_ring_disabled = 1;
 }
 
-static void release_one(struct rescue_ctx *c, const char *what)
+/*
+ * Releases one reference.  Returns 0, 1 when Xen says no controller pause
+ * is left (EINVAL, domain_unpause_by_systemcontroller) and that is
+ * acceptable (maybe_held: a dead owner's reference it may never have
+ * taken), -1 on failure.
+ */
+static int release_one(struct rescue_ctx *c, const char *what, int maybe_held)
 {
     unsigned int attempt;
 
     for ( attempt = 0; attempt < 3; attempt++ )
     {
         if ( xc_domain_unpause(c->h->xch, c->domid) == 0 )
-            return;
+            return 0;
+        if ( maybe_held && errno == EINVAL )
+            return 1;
         LOGE(c->h, c->domid, "rescue: unpause", "xc_domain_unpause (%s) failed, attempt %u of 3",
              what, attempt + 1);
         fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
@@ -234,22 +266,19 @@ static void release_one(struct rescue_ctx *c, const char *what)
     c->rep->guest_changed = 1;
     LOG(c->h, XTL_CRITICAL, -1, c->domid, "rescue: unpause",
         "the domain may be left paused by %s: run 'xl unpause %u'", what, c->domid);
+    return -1;
 }
 
 /*
- * A rescue that changed nothing puts the dead owner's record back, minus
- * a "paused" mark whose reference we are about to release; otherwise the
- * ring the record named is gone, and so is the record.
+ * A rescue that changed nothing puts the dead owner's record back as it
+ * was; otherwise the ring the record named is gone, and so is the record.
  */
 static int restore_or_remove_record(struct rescue_ctx *c)
 {
-    char path[80], *mark;
+    char path[80];
 
     if ( c->rep->guest_changed || !c->orig_record )
         return vmeventctl__owner_remove(c->h, c->domid);
-    mark = strstr(c->orig_record, " paused");
-    if ( mark && c->leaked_pause )
-        *mark = '\0';
     vmeventctl__owner_path(path, sizeof(path), c->domid);
     if ( !xs_write(c->h->xsh, XBT_NULL, path, c->orig_record,
                    (unsigned int)strlen(c->orig_record)) )
@@ -260,12 +289,40 @@ static int restore_or_remove_record(struct rescue_ctx *c)
     return 0;
 }
 
-/* Step 6: our reference, and a dead rescuer's if its record said so. */
+/*
+ * Step 6: our reference, then what the dead owner left, then the record:
+ * killed before the record goes, a successor finds the domain no longer
+ * controller-paused (or paused by fewer) and releases nothing it lacks.
+ */
 static void step_unpause(struct rescue_ctx *c)
 {
-    unsigned int attempt;
+    unsigned int attempt, i;
 
-    if ( c->record_ours || c->leaked_pause )
+    if ( c->paused )
+    {
+        release_one(c, "our pause reference", 0);
+        c->rep->paused_ns = vmeventctl__now_ns() - c->paused_at_ns;
+        c->paused = 0;
+    }
+    for ( i = 0; i < c->leaked; i++ )
+    {
+        int rc;
+
+        LOG(c->h, XTL_INFO, -1, c->domid, "rescue: unpause",
+            "releasing a pause reference the dead owner may have left (%u of at most %u)",
+            i + 1, c->leaked);
+        rc = release_one(c, "the dead owner's pause reference", 1);
+        if ( rc == 0 )
+            c->rep->guest_changed = 1; /* one pause fewer than we found */
+        else
+        {
+            if ( rc > 0 )
+                LOG(c->h, XTL_INFO, -1, c->domid, "rescue: unpause",
+                    "no controller pause left: the dead owner held %u", i);
+            break;
+        }
+    }
+    if ( c->record_ours || c->leaked )
     {
         for ( attempt = 0; attempt < 3; attempt++ )
         {
@@ -273,20 +330,6 @@ static void step_unpause(struct rescue_ctx *c)
                 break;
             fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
         }
-    }
-    if ( c->paused )
-    {
-        release_one(c, "our pause reference");
-        c->rep->paused_ns = vmeventctl__now_ns() - c->paused_at_ns;
-        c->paused = 0;
-    }
-    if ( c->leaked_pause )
-    {
-        LOG(c->h, XTL_INFO, -1, c->domid, "rescue: unpause",
-            "releasing the pause reference a killed rescue left");
-        release_one(c, "the killed rescue's pause reference");
-        /* The guest is no longer as we found it: one pause fewer. */
-        c->rep->guest_changed = 1;
     }
 }
 
@@ -370,7 +413,7 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
     }
     if ( vmeventctl__check_target(h, domid, "rescue", &info) ||
          vmeventctl__check_interface(h, domid, "rescue") ||
-         step_check_owner(&c, flags) )
+         step_check_owner(&c, flags, &info) )
     {
         fail(&c, VMEVENTCTL_RESCUE_STEP_CHECK, errno);
         return -1;

@@ -114,6 +114,7 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     vmeventctl_ring *r = NULL;
     xc_domaininfo_t info;
     xenevtchn_port_or_error_t port;
+    char *prev = NULL;
     int saved;
 
     if ( flags || (kind != VMEVENTCTL_RING_MONITOR &&
@@ -147,9 +148,14 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
 
     /*
      * xc_monitor_enable pauses the domain, maps the ring gfn, enables and
-     * removes the gfn from the guest (XSA-99), then unpauses.  EBUSY: a ring
-     * exists, whether a live agent's or one whose agent died.
+     * removes the gfn from the guest (XSA-99), then unpauses.  Our record
+     * comes first and says "paused 1": killed inside it, libxc's pause
+     * reference leaks, and the record is what lets a rescue release it
+     * (docs/findings.md #4).  EBUSY: a ring exists, whether a live agent's
+     * or one whose agent died.
      */
+    if ( vmeventctl__owner_claim(h, domid, &info, 1, &prev) )
+        goto err;
     r->page = xc_monitor_enable(h->xch, domid, &r->xen_port);
     if ( !r->page )
     {
@@ -158,7 +164,7 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
                  "a monitor ring already exists: another agent owns it, or its agent died (xen-vmevent-drain status shows which)");
         else
             LOGE(h, domid, "enable", "xc_monitor_enable failed");
-        goto err;
+        goto err_record;
     }
 
     port = xenevtchn_bind_interdomain(h->xce, domid, r->xen_port);
@@ -178,8 +184,10 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     SHARED_RING_INIT((vm_event_sring_t *)r->page);
     BACK_RING_INIT(&r->back, (vm_event_sring_t *)r->page, XC_PAGE_SIZE);
 
+    /* libxc's pause is released: the record stands without its mark. */
     if ( vmeventctl__owner_write(h, domid, 0) )
         goto err_disable;
+    free(prev);
 
     vmeventctl__ring_link(h, r);
     LOGD(h, domid, "enable", "monitor ring enabled, Xen port %u bound to local port %u",
@@ -192,7 +200,21 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     munmap(r->page, XC_PAGE_SIZE);
     /* Nothing was turned on, so no request can be waiting for an answer. */
     if ( xc_monitor_disable(h->xch, domid) )
+    {
         LOGE(h, domid, "enable", "undo: xc_monitor_disable failed; the ring is left enabled");
+        /* Our record, unmarked, names the ring's owner: a rescue can take it. */
+        free(prev);
+        prev = NULL;
+        if ( vmeventctl__owner_write(h, domid, 0) == 0 )
+        {
+            errno = saved;
+            goto err;
+        }
+    }
+    errno = saved;
+ err_record:
+    saved = errno;
+    vmeventctl__owner_unclaim(h, domid, prev);
     errno = saved;
     goto err;
  err_log:

@@ -498,6 +498,17 @@ static int inspect(vmeventctl_handle *h, struct dom *d, struct result *r)
     return sample(h, d, r);
 }
 
+/*
+ * Pause references a dead owner may have left: its record's "paused N",
+ * if the domain is controller-paused at all (libvmeventctl/owner.c).
+ */
+static unsigned int pauses_left(const struct dom *d)
+{
+    if ( d->own != OWN_DEAD || !d->st.controller_paused )
+        return 0;
+    return d->owner.pauses;
+}
+
 static void owner_words(const struct dom *d, char *buf, size_t len)
 {
     switch ( d->own )
@@ -507,11 +518,14 @@ static void owner_words(const struct dom *d, char *buf, size_t len)
         break;
     case OWN_LIVE:
         snprintf(buf, len, "live: pid %d (%s)%s", (int)d->owner.pid, d->owner.comm,
-                 d->owner.holds_pause ? ", rescuing the guest (holds a pause reference)" : "");
+                 d->owner.pauses ? ", enabling, disabling or rescuing (may hold the guest paused)" : "");
         break;
     case OWN_DEAD:
-        snprintf(buf, len, "dead: pid %d (%s) is gone%s", (int)d->owner.pid, d->owner.comm,
-                 d->owner.holds_pause ? "; it was a rescue killed while it held a pause reference" : "");
+        if ( pauses_left(d) )
+            snprintf(buf, len, "dead: pid %d (%s) is gone; it was killed while it may have held %u pause reference(s), and the guest is paused",
+                     (int)d->owner.pid, d->owner.comm, d->owner.pauses);
+        else
+            snprintf(buf, len, "dead: pid %d (%s) is gone", (int)d->owner.pid, d->owner.comm);
         break;
     case OWN_UNREADABLE:
         snprintf(buf, len, "unreadable: the record does not parse (treated as dead)");
@@ -572,9 +586,9 @@ static void plan_stop(const struct dom *d, int force, struct plan *p)
             if ( o->pid == getpid() )
                 plan_set(p, ACT_REFUSE, 0, "refuse",
                          "the ring's owner is this very process (pid %d)", (int)o->pid);
-            else if ( o->holds_pause )
+            else if ( o->pauses )
                 plan_set(p, ACT_REFUSE, 0, "refuse",
-                         "pid %d (%s) is rescuing this guest right now; wait for it to finish",
+                         "pid %d (%s) is enabling, disabling or rescuing this guest's ring right now; wait for it to finish",
                          (int)o->pid, o->comm);
             else
                 plan_set(p, ACT_SIGNAL, 0, "signal-owner",
@@ -605,10 +619,10 @@ static void plan_stop(const struct dom *d, int force, struct plan *p)
     }
 
     /* No ring. */
-    if ( (d->own == OWN_DEAD || d->own == OWN_UNREADABLE) && o->holds_pause )
+    if ( pauses_left(d) )
     {
         plan_set(p, ACT_RESCUE, VMEVENTCTL_RESCUE_NO_RING, "rescue-no-ring",
-                 "no ring, but a rescue by pid %d (%s) was killed while it held a pause reference: rescue again, which releases it",
+                 "no ring, but pid %d (%s) was killed while it may have held the guest paused, and the guest is paused: rescue, which releases what it left",
                  (int)o->pid, o->comm);
         return;
     }
@@ -681,9 +695,9 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
         snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es))",
                  nr_vcpus, VMEVENTCTL_INTERFACE_VERSION, RESCUE_BATCH, batches);
         snprintf(steps[n++], 256, "disable the fresh ring while still paused");
-        if ( d->owner.holds_pause && d->own == OWN_DEAD )
-            snprintf(steps[n++], 256, "release our pause reference, and the one the killed rescue by pid %d left",
-                     (int)d->owner.pid);
+        if ( pauses_left(d) )
+            snprintf(steps[n++], 256, "release our pause reference, then up to %u the killed pid %d left (stopping when Xen says none is left)",
+                     pauses_left(d), (int)d->owner.pid);
         else
             snprintf(steps[n++], 256, "release our pause reference");
         snprintf(steps[n++], 256, "watch the vCPUs run again (up to %d s)", RESCUE_WATCH_S);
@@ -750,7 +764,8 @@ static void json_owner(struct drain_json *j, const struct dom *d)
         drain_json_null(j, "comm");
         drain_json_null(j, "start_time");
     }
-    drain_json_bool(j, "holds_pause", has_pid && d->owner.holds_pause);
+    drain_json_uint(j, "pauses", has_pid ? d->owner.pauses : 0);
+    drain_json_uint(j, "pauses_left", pauses_left(d));
     drain_json_str(j, "error", d->own == OWN_ERROR || d->own == OWN_UNREADABLE ?
                    strerror(d->owner_errno) : NULL);
     drain_json_object_end(j);

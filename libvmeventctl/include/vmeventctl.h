@@ -408,9 +408,14 @@ const char *vmeventctl_rescue_step_name(enum vmeventctl_rescue_step step);
  *
  * While a ring is enabled through this library, dom0's own xenstore subtree
  * (/local/domain/0/libvmeventctl/DOMID/monitor, which no guest can write)
- * holds "pid start_time comm [paused]" of the process that owns it.  The start time
- * (field 22 of /proc/PID/stat) tells a live owner from a recycled pid.
+ * holds "pid start_time comm [paused N]" of the process that owns it.  The
+ * start time (field 22 of /proc/PID/stat) tells a live owner from a recycled
+ * pid.  "paused N" is there while the owner may hold up to N controller
+ * pause references: written before it takes them (libxc's own inside
+ * xc_monitor_enable included), removed after it releases them.
  */
+#define VMEVENTCTL_OWNER_MAX_PAUSES 16u
+
 enum vmeventctl_owner_state {
     VMEVENTCTL_OWNER_NONE = 0,  /* no record: no ring of ours, or another tool's */
     VMEVENTCTL_OWNER_LIVE = 1,
@@ -423,11 +428,12 @@ struct vmeventctl_owner {
     uint64_t start_time;     /* clock ticks since boot, /proc/PID/stat */
     char comm[17];
     /*
-     * The owner was rescuing the guest and held a pause reference when it
-     * wrote the record: if it is dead, that reference leaked, and the next
-     * rescue releases it.
+     * Controller pause references the owner may hold (0: none): it was
+     * enabling, disabling or rescuing.  If it is dead and the domain is
+     * controller-paused, they leaked, and the next rescue releases up to
+     * this many (it stops when Xen says no pause is left).
      */
-    int holds_pause;
+    unsigned int pauses;
 };
 
 /*

@@ -279,6 +279,68 @@ static void test_xen_refuses(void)
     vmeventctl_close(h);
 }
 
+/*
+ * The record and the pause (docs/findings.md #4): "paused 1" is in the
+ * record before the pause is taken, the record goes only after the pause
+ * is released, and no xenstore round trip sits inside the pause window.
+ */
+struct order_ctx {
+    int paused;                 /* between our xc_domain_pause and unpause */
+    unsigned int pauses, marked_at_pause, xs_while_paused;
+    unsigned int record_at_unpause, rm_while_paused;
+};
+
+static void watch_order(const char *fn, void *arg)
+{
+    struct order_ctx *c = arg;
+
+    if ( !strcmp(fn, "xc_domain_pause") )
+    {
+        char *rec = fake_xs_read(RECORD);
+
+        c->pauses++;
+        c->marked_at_pause += rec && strstr(rec, " paused 1") != NULL;
+        free(rec);
+        c->paused = 1;
+    }
+    else if ( !strcmp(fn, "xc_domain_unpause") )
+    {
+        char *rec = fake_xs_read(RECORD);
+
+        c->record_at_unpause += rec != NULL;
+        free(rec);
+        c->paused = 0;
+    }
+    else if ( !strncmp(fn, "xs_", 3) && c->paused )
+    {
+        c->xs_while_paused++;
+        c->rm_while_paused += !strcmp(fn, "xs_rm");
+    }
+}
+
+static void test_record_order(void)
+{
+    vmeventctl_handle *h = fx_world(2);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct order_ctx o;
+
+    memset(&o, 0, sizeof(o));
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
+    fake_set_autostep(1);
+    fake_set_call_hook(watch_order, &o);
+    tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, "record and pause order: disable with 2 pending");
+    fake_set_call_hook(NULL, NULL);
+    tap_ok(o.pauses >= 1 && o.marked_at_pause == o.pauses,
+           "  every xc_domain_pause found 'paused 1' already in the record");
+    tap_ok(o.record_at_unpause >= 1, "  the record was still there at the unpause");
+    tap_is(o.rm_while_paused, 0, "  the record was removed after the release");
+    tap_is(o.xs_while_paused, 0, "  no xenstore call inside the pause window");
+    check_left_clean(2, 0, "record order");
+    vmeventctl_close(h);
+}
+
 int main(void)
 {
     test_pending(1, 0);
@@ -293,5 +355,6 @@ int main(void)
     test_late_requests(1);
     test_late_requests(5);
     test_xen_refuses();
+    test_record_order();
     return tap_done();
 }

@@ -335,11 +335,23 @@ static void test_record_out_of_range(void)
     else
         tap_ok(1, "# SKIP /proc/1/stat cannot be read here");
     /* What the library writes still reads. */
-    fake_xs_write(RECORD, "4194305 12345 agent paused");
+    fake_xs_write(RECORD, "4194305 12345 agent paused 3");
     tap_is(vmeventctl_owner_get(h, GUEST, &o), 0, "the library's own form reads");
     tap_ok(o.pid == 4194305 && o.start_time == 12345 && !strcmp(o.comm, "agent") &&
-           o.holds_pause && o.state == VMEVENTCTL_OWNER_DEAD,
-           "  ... pid, start time, comm, paused mark; its owner is dead");
+           o.pauses == 3 && o.state == VMEVENTCTL_OWNER_DEAD,
+           "  ... pid, start time, comm, paused mark and count; its owner is dead");
+    fake_xs_write(RECORD, "4194305 12345 agent paused");
+    tap_ok(vmeventctl_owner_get(h, GUEST, &o) == 0 && o.pauses == 1,
+           "the earlier form, 'paused' with no count, reads as one reference");
+    fake_xs_write(RECORD, "4194305 12345 agent paused 17");
+    tap_ok(vmeventctl_owner_get(h, GUEST, &o) == -1 && errno == EBADMSG,
+           "a count above VMEVENTCTL_OWNER_MAX_PAUSES does not parse (EBADMSG)");
+    fake_xs_write(RECORD, "4194305 12345 agent paused 0");
+    tap_ok(vmeventctl_owner_get(h, GUEST, &o) == -1 && errno == EBADMSG,
+           "'paused 0' does not parse (EBADMSG)");
+    fake_xs_write(RECORD, "4194305 12345 agent paused 2 x");
+    tap_ok(vmeventctl_owner_get(h, GUEST, &o) == -1 && errno == EBADMSG,
+           "trailing words do not parse (EBADMSG)");
     vmeventctl_close(h);
 }
 

@@ -19,6 +19,92 @@ static void set_record(long pid, unsigned long long start, const char *comm)
     fake_xs_write(RECORD, val);
 }
 
+/*
+ * Enable and records it did not write: a live owner's is never touched, a
+ * dead owner that may have left the domain paused is sent to a rescue, and
+ * a dead owner's record comes back when the enable fails.  The record says
+ * "paused 1" while xc_monitor_enable runs (libxc pauses inside it).
+ */
+static unsigned int enable_marked, enable_calls;
+
+static void watch_enable(const char *fn, void *arg)
+{
+    (void)arg;
+    if ( !strcmp(fn, "xc_monitor_enable") )
+    {
+        char *rec = fake_xs_read(RECORD);
+
+        enable_calls++;
+        enable_marked += rec && strstr(rec, " paused 1") != NULL;
+        free(rec);
+    }
+}
+
+static void test_enable_and_records(void)
+{
+    vmeventctl_handle *h = fx_world(1), *h2;
+    vmeventctl_ring *r, *r2;
+    char *rec, *before;
+
+    fake_set_call_hook(watch_enable, NULL);
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(r && enable_calls == 1 && enable_marked == 1,
+           "enable: the record says 'paused 1' while xc_monitor_enable runs");
+    rec = fake_xs_read(RECORD);
+    tap_ok(rec && !strstr(rec, "paused"), "  and loses the mark once the ring is up");
+    free(rec);
+
+    /* A second enable while we (alive) own the ring. */
+    h2 = fx_open();
+    before = fake_xs_read(RECORD);
+    errno = 0;
+    r2 = vmeventctl_ring_enable(h2, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(!r2 && errno == EBUSY, "a live owner's record: EBUSY");
+    rec = fake_xs_read(RECORD);
+    tap_ok(enable_calls == 1 && rec && before && !strcmp(rec, before),
+           "  before xc_monitor_enable; the live owner's record is untouched");
+    free(rec);
+    free(before);
+    vmeventctl_close(h2);
+    vmeventctl_ring_disable(r, 50, NULL);
+    fake_set_call_hook(NULL, NULL);
+
+    /* A dead owner that may have left the domain paused. */
+    fake_xs_write(RECORD, "4194305 1 vmevent-test-ag paused 1");
+    fake_domain_set_pause_count(GUEST, 1);
+    enable_calls = 0;
+    fake_set_call_hook(watch_enable, NULL);
+    errno = 0;
+    r2 = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    fake_set_call_hook(NULL, NULL);
+    rec = fake_xs_read(RECORD);
+    tap_ok(!r2 && errno == EBUSY && enable_calls == 0,
+           "a dead owner marked paused, domain paused: EBUSY before xc_monitor_enable");
+    tap_ok(rec && !strcmp(rec, "4194305 1 vmevent-test-ag paused 1") && fake_pause_count(GUEST) == 1,
+           "  its record and the pause are left for the rescue");
+    free(rec);
+
+    /* The same mark on a domain nobody pauses is stale. */
+    fake_domain_set_pause_count(GUEST, 0);
+    r2 = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(r2 != NULL, "a stale mark (domain not paused): enable goes ahead");
+    tap_is(vmeventctl_owner_get(h, GUEST, &(struct vmeventctl_owner){ 0 }), 0, "  the record reads");
+    if ( r2 )
+        vmeventctl_ring_disable(r2, 50, NULL);
+    vmeventctl_close(h);
+
+    /* A dead agent's ring and record: EBUSY, and its record comes back. */
+    fx_dead_agent(1, 1, 0);
+    h = fx_open();
+    errno = 0;
+    r2 = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    rec = fake_xs_read(RECORD);
+    tap_ok(!r2 && errno == EBUSY, "a dead agent's ring: EBUSY from xc_monitor_enable");
+    tap_ok(rec && !strcmp(rec, "4194305 1 dead-agent"), "  the dead agent's record is put back as it was");
+    free(rec);
+    vmeventctl_close(h);
+}
+
 int main(void)
 {
     vmeventctl_handle *h = fx_world(1);
@@ -64,5 +150,6 @@ int main(void)
     tap_ok(fake_xs_read("/local/domain/0/libvmeventctl/5") == NULL,
            "disable removes the record and its directory");
     vmeventctl_close(h);
+    test_enable_and_records();
     return tap_done();
 }

@@ -172,6 +172,110 @@ static void test_killed_rescuer(void)
     vmeventctl_close(h);
 }
 
+/*
+ * "paused N" in a dead owner's record (docs/findings.md #4): up to N
+ * references to release, none when the domain is not controller-paused,
+ * and an EINVAL from Xen (no pause left) ends the count without failing.
+ */
+static void test_dead_owner_pauses(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+    unsigned int before;
+
+    /* An agent killed inside xc_monitor_enable: libxc's pause, no ring. */
+    h = fx_world(2);
+    fake_domain_set_pause_count(GUEST, 1);
+    fake_xs_write(RECORD, "4194305 1 vmevent-test-ag paused 1");
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_NO_RING, &rep), 0,
+           "agent killed inside the enable (paused 1, no ring): rescue");
+    tap_is(fake_pause_count(GUEST), 0, "  libxc's leaked pause reference is released");
+    tap_ok(fx_nothing_left(), "  nothing left, record removed");
+    vmeventctl_close(h);
+
+    /* The record overstates: 3 marked, 1 held. */
+    fx_dead_agent(2, 0, 2);
+    fake_domain_set_pause_count(GUEST, 1);
+    fake_xs_write(RECORD, "4194305 1 xen-vmevent-dr paused 3");
+    h = fx_open();
+    fake_set_autostep(1);
+    before = fake_call_count("xc_domain_unpause");
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "record says 3, 1 held: rescue succeeds");
+    tap_is(rep.failed_step, VMEVENTCTL_RESCUE_STEP_NONE, "  no step failed: Xen's EINVAL ends the count");
+    tap_is(fake_pause_count(GUEST), 0, "  the one held is released");
+    tap_is(fake_call_count("xc_domain_unpause") - before, 3, "  ours, the one held, and one EINVAL");
+    tap_is(fx_waiting(2), 0, "  the vCPUs run again");
+    tap_ok(fx_nothing_left(), "  nothing left");
+    vmeventctl_close(h);
+
+    /* A stale mark: the domain is not controller-paused at all. */
+    fx_dead_agent(1, 0, 1);
+    fake_xs_write(RECORD, "4194305 1 xen-vmevent-dr paused 2");
+    h = fx_open();
+    fake_set_autostep(1);
+    before = fake_call_count("xc_domain_unpause");
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "stale mark on an unpaused domain: rescue");
+    tap_is(fake_call_count("xc_domain_unpause") - before, 1, "  only our own reference is released");
+    tap_is(fake_pause_count(GUEST), 0, "  not paused");
+    vmeventctl_close(h);
+}
+
+/* The rescue's own record: marked before its pause, removed after release. */
+struct rescue_order {
+    unsigned int pauses, marked, rm, rm_while_paused;
+};
+
+static void watch_rescue(const char *fn, void *arg)
+{
+    struct rescue_order *o = arg;
+
+    if ( !strcmp(fn, "xc_domain_pause") )
+    {
+        char *rec = fake_xs_read(RECORD);
+
+        o->pauses++;
+        o->marked += rec && strstr(rec, " paused 2") != NULL;
+        free(rec);
+    }
+    else if ( !strcmp(fn, "xs_rm") )
+    {
+        o->rm++;
+        o->rm_while_paused += fake_pause_count(GUEST) != 0;
+    }
+}
+
+static void test_rescue_order(void)
+{
+    struct vmeventctl_rescue_report rep;
+    struct rescue_order o = { 0, 0, 0, 0 };
+    vmeventctl_handle *h;
+    char *rec;
+
+    fx_dead_agent(2, 1, 2);
+    h = fx_open();
+    fake_set_autostep(1);
+    fake_set_call_hook(watch_rescue, &o);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "rescue order: rescue");
+    fake_set_call_hook(NULL, NULL);
+    tap_ok(o.pauses == 1 && o.marked == 1,
+           "  'paused 2' (ours and libxc's in the fresh enable) was written before the pause");
+    tap_ok(o.rm >= 1 && o.rm_while_paused == 0, "  the record went only after the release");
+    vmeventctl_close(h);
+
+    /* Our pause refused: the dead owner's record is put back as it was. */
+    fx_dead_agent(1, 1, 1);
+    h = fx_open();
+    fake_fail_func("xc_domain_pause", 1, EPERM);
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && rep.failed_step == VMEVENTCTL_RESCUE_STEP_PAUSE,
+           "our pause refused: the rescue fails at the pause");
+    fake_fail_clear();
+    rec = fake_xs_read(RECORD);
+    tap_ok(rec && !strcmp(rec, "4194305 1 dead-agent"), "  the dead owner's record is back as it was");
+    free(rec);
+    vmeventctl_close(h);
+}
+
 int main(void)
 {
     test_rescue(1, 1);
@@ -183,5 +287,7 @@ int main(void)
     test_unsafe_disabled();
     test_wait_queue();
     test_killed_rescuer();
+    test_dead_owner_pauses();
+    test_rescue_order();
     return tap_done();
 }
