@@ -300,19 +300,26 @@ int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
     return 0;
 }
 
-int vmeventctl__owner_unclaim(vmeventctl_handle *h, uint32_t domid, char *prev)
+int vmeventctl__owner_restore(vmeventctl_handle *h, uint32_t domid, const char *text)
 {
     char path[80];
-    int rc = 0;
+
+    vmeventctl__owner_path(path, sizeof(path), domid);
+    if ( !xs_write(h->xsh, XBT_NULL, path, text, (unsigned int)strlen(text)) )
+    {
+        LOGE(h, domid, "record", "cannot put the earlier ownership record back");
+        return -1;
+    }
+    return 0;
+}
+
+int vmeventctl__owner_unclaim(vmeventctl_handle *h, uint32_t domid, char *prev)
+{
+    int rc;
 
     if ( !prev )
         return vmeventctl__owner_remove(h, domid);
-    vmeventctl__owner_path(path, sizeof(path), domid);
-    if ( !xs_write(h->xsh, XBT_NULL, path, prev, (unsigned int)strlen(prev)) )
-    {
-        LOGE(h, domid, "record", "cannot put the earlier ownership record back");
-        rc = -1;
-    }
+    rc = vmeventctl__owner_restore(h, domid, prev);
     free(prev);
     return rc;
 }

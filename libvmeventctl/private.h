@@ -130,6 +130,8 @@ int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);
 int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
                             const xc_domaininfo_t *info, unsigned int pauses,
                             char **prev);
+/* Writes text, a record read earlier, back as the record. */
+int vmeventctl__owner_restore(vmeventctl_handle *h, uint32_t domid, const char *text);
 /* Puts prev back (and frees it), or removes the record when prev is NULL. */
 int vmeventctl__owner_unclaim(vmeventctl_handle *h, uint32_t domid, char *prev);
 

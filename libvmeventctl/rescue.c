@@ -275,18 +275,9 @@ static int release_one(struct rescue_ctx *c, const char *what, int maybe_held)
  */
 static int restore_or_remove_record(struct rescue_ctx *c)
 {
-    char path[80];
-
     if ( c->rep->guest_changed || !c->orig_record )
         return vmeventctl__owner_remove(c->h, c->domid);
-    vmeventctl__owner_path(path, sizeof(path), c->domid);
-    if ( !xs_write(c->h->xsh, XBT_NULL, path, c->orig_record,
-                   (unsigned int)strlen(c->orig_record)) )
-    {
-        LOGE(c->h, c->domid, "rescue", "cannot put the dead owner's record back");
-        return -1;
-    }
-    return 0;
+    return vmeventctl__owner_restore(c->h, c->domid, c->orig_record);
 }
 
 /*
