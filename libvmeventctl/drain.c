@@ -292,13 +292,16 @@ static void step_unbind(struct disable_ctx *c)
         note_failure(c, VMEVENTCTL_STEP_UNBIND, errno);
 }
 
-/* Step 6: unmap, then disable. */
+/*
+ * Step 6: disable, still paused.  Our mapping of the ring page outlives it
+ * until step_unmap: Xen drops only its own reference
+ * (destroy_ring_for_helper), and the page left the guest's physmap when
+ * libxc enabled the ring (XSA-99), so no vCPU can reach it either way.
+ */
 static void step_disable(struct disable_ctx *c)
 {
     vmeventctl_ring *r = c->r;
 
-    munmap(r->page, XC_PAGE_SIZE);
-    r->page = NULL;
     if ( xc_monitor_disable(c->h->xch, r->domid) )
     {
         if ( errno == EBUSY )
@@ -310,6 +313,16 @@ static void step_disable(struct disable_ctx *c)
         return;
     }
     c->rep->ring_disabled = 1;
+}
+
+/*
+ * After the release: munmap is dom0's own business and needs no pause;
+ * inside the window it was its largest part (bench/README.md).
+ */
+static void step_unmap(struct disable_ctx *c)
+{
+    munmap(c->r->page, XC_PAGE_SIZE);
+    c->r->page = NULL;
 }
 
 static void remove_record(struct disable_ctx *c)
@@ -396,6 +409,7 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
     step_disable(&c);
     /* Release before the record goes: see step_pause. */
     release_pause(&c);
+    step_unmap(&c);
     remove_record(&c);
 
     rep->total_ns = vmeventctl__now_ns() - c.start_ns;

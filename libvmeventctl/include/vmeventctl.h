@@ -305,13 +305,15 @@ struct vmeventctl_disable_report {
  *  1. stop the event sources this ring turned on;
  *  2. settle: answer until the ring stays empty and every answered vCPU has
  *     run since its answer, for at most timeout_ms (0: the default, 2000);
- *  3. take one pause reference;
+ *  3. mark the ownership record "paused 1", then take one pause reference;
  *  4. final drain and xc_monitor_resume; if anything was answered, unpause,
  *     settle again and retry, at most 3 times;
  *  5. unbind our port, so that no notify of ours races the disable;
- *  6. unmap the ring and xc_monitor_disable;
- *  7. release exactly the pause reference we took.
- * The ownership record is removed.
+ *  6. xc_monitor_disable;
+ *  7. release exactly the pause reference we took;
+ * then, with the guest running again, unmap the ring page (the guest cannot
+ * reach it: libxc took it out of the physmap at enable) and remove the
+ * ownership record.
  *
  * Returns 0 when every step succeeded (rep->outcome CLEAN or UNSETTLED).
  * Returns -1 with the errno of the first Xen call that failed (rep->outcome

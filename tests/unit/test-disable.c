@@ -287,7 +287,7 @@ static void test_xen_refuses(void)
 struct order_ctx {
     int paused;                 /* between our xc_domain_pause and unpause */
     unsigned int pauses, marked_at_pause, xs_while_paused;
-    unsigned int record_at_unpause, rm_while_paused;
+    unsigned int record_at_unpause, rm_while_paused, mapped_at_unpause;
 };
 
 static void watch_order(const char *fn, void *arg)
@@ -308,6 +308,7 @@ static void watch_order(const char *fn, void *arg)
         char *rec = fake_xs_read(RECORD);
 
         c->record_at_unpause += rec != NULL;
+        c->mapped_at_unpause += fake_pages_mapped() > 0;
         free(rec);
         c->paused = 0;
     }
@@ -337,6 +338,7 @@ static void test_record_order(void)
     tap_ok(o.record_at_unpause >= 1, "  the record was still there at the unpause");
     tap_is(o.rm_while_paused, 0, "  the record was removed after the release");
     tap_is(o.xs_while_paused, 0, "  no xenstore call inside the pause window");
+    tap_ok(o.mapped_at_unpause >= 1, "  the ring page is unmapped after the release, not inside the window");
     check_left_clean(2, 0, "record order");
     vmeventctl_close(h);
 }
