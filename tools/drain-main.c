@@ -990,8 +990,8 @@ static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32
     else
         ADD("there was no ring to disable");
     if ( fresh_enabled )
-        ADD("; a fresh ring was enabled, %u answer(s) put, %u batch(es) consumed by Xen, and the fresh ring %s",
-            rep->vcpus_answered, rep->batches,
+        ADD("; a fresh ring was enabled, %u answer(s) put (%u completing the CPUID its vCPU stood on), %u batch(es) consumed by Xen, and the fresh ring %s",
+            rep->vcpus_answered, rep->cpuid_completed, rep->batches,
             rep->fresh_ring_disabled ? "disabled" : "is LEFT ENABLED with no owner (stop --force removes it)");
     else
         ADD("; no fresh ring was enabled");
@@ -1395,6 +1395,7 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_bool(&j, "fresh_ring_disabled", rep->fresh_ring_disabled);
         drain_json_uint(&j, "vcpus_answered", rep->vcpus_answered);
         drain_json_uint(&j, "batches", rep->batches);
+        drain_json_uint(&j, "cpuid_completed", rep->cpuid_completed);
         drain_json_uint(&j, "vcpus_stuck", rep->vcpus_stuck);
         drain_json_bool(&j, "guest_changed", rep->guest_changed);
         drain_json_uint(&j, "paused_ns", rep->paused_ns);
