@@ -681,7 +681,7 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
         snprintf(steps[n++], 256, "if it dies leaving its record: rescue the guest as for a dead owner");
         break;
     case ACT_RESCUE:
-        snprintf(steps[n++], 256, "take one pause reference (xc_domain_pause)");
+        snprintf(steps[n++], 256, "mark our ownership record 'paused 2' (our reference and libxc's in the fresh enable), then take one pause reference (xc_domain_pause)");
         if ( p->flags & VMEVENTCTL_RESCUE_NO_RING )
         {
             snprintf(steps[n++], 256, "probe for a ring (xc_monitor_resume); none is expected");
@@ -694,6 +694,7 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
         }
         snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es))",
                  nr_vcpus, VMEVENTCTL_INTERFACE_VERSION, RESCUE_BATCH, batches);
+        snprintf(steps[n++], 256, "a vCPU standing on a CPUID instruction is answered with its registers as Xen holds them and RIP past the CPUID (VM_EVENT_FLAG_SET_REGISTERS)");
         snprintf(steps[n++], 256, "disable the fresh ring while still paused");
         if ( pauses_left(d) )
             snprintf(steps[n++], 256, "release our pause reference, then up to %u the killed pid %d left (stopping when Xen says none is left)",
