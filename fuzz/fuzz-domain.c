@@ -135,7 +135,7 @@ static unsigned int count_named(struct xs_handle *xsh, const char *name,
 
 static void check_lookup(vmeventctl_handle *h, struct xs_handle *xsh, const char *s)
 {
-    uint32_t id = 0xdeadbeef, want;
+    uint32_t id = 0xdeadbeef;
     int rc, err, odd;
     unsigned int named;
 
@@ -262,8 +262,8 @@ static void check_owner(vmeventctl_handle *h)
         fz_fail("owner_get: pid %d", (int)o.pid);
     if ( !memchr(o.comm, '\0', sizeof(o.comm)) )
         fz_fail("owner_get: comm not NUL-terminated");
-    if ( o.holds_pause != 0 && o.holds_pause != 1 )
-        fz_fail("owner_get: holds_pause %d", o.holds_pause);
+    if ( o.pauses > VMEVENTCTL_OWNER_MAX_PAUSES )
+        fz_fail("owner_get: pauses %u", o.pauses);
     if ( o.state == VMEVENTCTL_OWNER_LIVE && o.pid != FAKE_PID && o.pid != getpid() &&
          o.pid != getppid() && o.pid != 1 )
     {
