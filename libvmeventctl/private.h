@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <time.h>
 
-/* xc_map_foreign_range: one page, read once, in the rescue. */
-#define XC_WANT_COMPAT_MAP_FOREIGN_API
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenstore.h>

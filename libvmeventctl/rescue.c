@@ -21,8 +21,6 @@
 
 #include "private.h"
 
-#include <xen/hvm/save.h>   /* after xenctrl.h, which defines its types */
-
 #define RESCUE_BATCH     8      /* slots in a one-page ring */
 #define WATCH_MS         2000
 #define WATCH_POLL_US    20000
@@ -195,60 +193,6 @@ static void *step_enable_fresh(struct rescue_ctx *c)
     return page;
 }
 
-/*
- * Does vCPU v stand on a CPUID instruction?  Then fills regs with its
- * registers as Xen holds them and RIP past the instruction, and returns 1.
- * Xen's hvm_vmexit_cpuid (arch/x86/hvm/hvm.c) writes the result before it
- * sends a CPUID event and leaves RIP on the instruction for the agent's
- * answer to move (docs/xen-behaviour.md).  The dead ring's request, which
- * said so, cannot be read; the instruction bytes can.  A vCPU not waiting
- * for a reply ignores the answer (vm_event_resume checks its pause count),
- * so only the guess for a vCPU that waits on another event standing on a
- * CPUID (a singlestep, an execute fault) can be wrong.  Any failure here
- * leaves the bare answer, as before.
- */
-static int cpuid_at_rip(struct rescue_ctx *c, unsigned int v,
-                        struct vm_event_regs_x86 *regs)
-{
-    struct hvm_hw_cpu cpu;
-    unsigned long gfn;
-    uint64_t lin;
-    unsigned int off;
-    uint8_t *code;
-    int hit;
-
-    if ( xc_domain_hvm_getcontext_partial(c->h->xch, c->domid, HVM_SAVE_CODE(CPU),
-                                          (uint16_t)v, &cpu, sizeof(cpu)) )
-    {
-        LOGD(c->h, c->domid, "rescue: answer", "vCPU %u: no HVM context (errno %d): bare answer",
-             v, errno);
-        return 0;
-    }
-    lin = cpu.cs_base + cpu.rip;
-    off = (unsigned int)(lin & (XC_PAGE_SIZE - 1));
-    if ( off > XC_PAGE_SIZE - 2 )
-        return 0;           /* across a page: not worth a second walk */
-    gfn = xc_translate_foreign_address(c->h->xch, c->domid, (int)v, lin);
-    if ( !gfn )
-        return 0;
-    code = xc_map_foreign_range(c->h->xch, c->domid, XC_PAGE_SIZE, PROT_READ, gfn);
-    if ( !code )
-        return 0;
-    hit = code[off] == 0x0f && code[off + 1] == 0xa2;
-    munmap(code, XC_PAGE_SIZE);
-    if ( !hit )
-        return 0;
-
-    memset(regs, 0, sizeof(*regs));
-    regs->rax = cpu.rax; regs->rbx = cpu.rbx; regs->rcx = cpu.rcx; regs->rdx = cpu.rdx;
-    regs->rsp = cpu.rsp; regs->rbp = cpu.rbp; regs->rsi = cpu.rsi; regs->rdi = cpu.rdi;
-    regs->r8 = cpu.r8;   regs->r9 = cpu.r9;   regs->r10 = cpu.r10; regs->r11 = cpu.r11;
-    regs->r12 = cpu.r12; regs->r13 = cpu.r13; regs->r14 = cpu.r14; regs->r15 = cpu.r15;
-    regs->rflags = cpu.rflags;
-    regs->rip = cpu.rip + 2;
-    return 1;
-}
-
 static int step_answer(struct rescue_ctx *c, void *page)
 {
     vm_event_back_ring_t back;
@@ -266,11 +210,6 @@ static int step_answer(struct rescue_ctx *c, void *page)
         rsp->version = VM_EVENT_INTERFACE_VERSION;
         rsp->vcpu_id = v;
         rsp->flags = VM_EVENT_FLAG_VCPU_PAUSED;
-        if ( cpuid_at_rip(c, v, &rsp->data.regs.x86) )
-        {
-            rsp->flags |= VM_EVENT_FLAG_SET_REGISTERS;
-            c->rep->cpuid_completed++;
-        }
         back.rsp_prod_pvt++;
         c->rep->vcpus_answered++;
 
@@ -506,11 +445,11 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
  out:
     rep->total_ns = vmeventctl__now_ns() - start;
     LOG(h, rep->failed_step ? XTL_ERROR : XTL_INFO, -1, domid, "rescue",
-        "%s: dead ring %s, %u vCPU(s) answered in %u batch(es) (%u CPUID completed), paused %llu us, %u vCPU(s) stuck after",
+        "%s: dead ring %s, %u vCPU(s) answered in %u batch(es), paused %llu us, %u vCPU(s) stuck after",
         rep->failed_step ? "failed" : "done",
         rep->dead_ring_disabled ? "disabled" : rep->dead_ring_found ? "left" : "absent",
-        rep->vcpus_answered, rep->batches, rep->cpuid_completed,
-        (unsigned long long)(rep->paused_ns / 1000), rep->vcpus_stuck);
+        rep->vcpus_answered, rep->batches, (unsigned long long)(rep->paused_ns / 1000),
+        rep->vcpus_stuck);
     if ( rep->failed_step != VMEVENTCTL_RESCUE_STEP_NONE )
     {
         errno = rep->error;

@@ -694,7 +694,6 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
         }
         snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es))",
                  nr_vcpus, VMEVENTCTL_INTERFACE_VERSION, RESCUE_BATCH, batches);
-        snprintf(steps[n++], 256, "a vCPU standing on a CPUID instruction is answered with its registers as Xen holds them and RIP past the CPUID (VM_EVENT_FLAG_SET_REGISTERS)");
         snprintf(steps[n++], 256, "disable the fresh ring while still paused");
         if ( pauses_left(d) )
             snprintf(steps[n++], 256, "release our pause reference, then up to %u the killed pid %d left (stopping when Xen says none is left)",
@@ -991,8 +990,8 @@ static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32
     else
         ADD("there was no ring to disable");
     if ( fresh_enabled )
-        ADD("; a fresh ring was enabled, %u answer(s) put (%u completing the CPUID its vCPU stood on), %u batch(es) consumed by Xen, and the fresh ring %s",
-            rep->vcpus_answered, rep->cpuid_completed, rep->batches,
+        ADD("; a fresh ring was enabled, %u answer(s) put, %u batch(es) consumed by Xen, and the fresh ring %s",
+            rep->vcpus_answered, rep->batches,
             rep->fresh_ring_disabled ? "disabled" : "is LEFT ENABLED with no owner (stop --force removes it)");
     else
         ADD("; no fresh ring was enabled");
@@ -1396,7 +1395,6 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_bool(&j, "fresh_ring_disabled", rep->fresh_ring_disabled);
         drain_json_uint(&j, "vcpus_answered", rep->vcpus_answered);
         drain_json_uint(&j, "batches", rep->batches);
-        drain_json_uint(&j, "cpuid_completed", rep->cpuid_completed);
         drain_json_uint(&j, "vcpus_stuck", rep->vcpus_stuck);
         drain_json_bool(&j, "guest_changed", rep->guest_changed);
         drain_json_uint(&j, "paused_ns", rep->paused_ns);

@@ -345,14 +345,7 @@ const char *vmeventctl_disable_outcome_name(
  *  3. disable the dead ring;
  *  4. enable a fresh ring and answer every vCPU (version 7, its vcpu_id,
  *     VM_EVENT_FLAG_VCPU_PAUSED), at most 8 per batch, xc_monitor_resume
- *     after each batch; Xen skips a vCPU that is not waiting.  A vCPU that
- *     stands on a CPUID instruction (0f a2 at RIP, read through its HVM
- *     context and page tables) is answered as its agent would have: Xen
- *     left RIP on the CPUID with the result in the registers, so the answer
- *     sets the registers as they are with RIP past it
- *     (VM_EVENT_FLAG_SET_REGISTERS).  Without that it would run CPUID again
- *     with the result as its leaf.  Where the context or the instruction
- *     cannot be read, the answer is the bare one;
+ *     after each batch; Xen skips a vCPU that is not waiting;
  *  5. disable the fresh ring while still paused (answers with no request
  *     behind them upset its slot accounting);
  *  6. release our pause reference;
@@ -393,7 +386,6 @@ struct vmeventctl_rescue_report {
     int guest_changed;           /* 1 once any step changed Xen's state */
     uint64_t paused_ns;
     uint64_t total_ns;
-    unsigned int cpuid_completed; /* answers that moved RIP past a CPUID */
 };
 
 /*

@@ -25,13 +25,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#define XC_WANT_COMPAT_MAP_FOREIGN_API
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenstore.h>
 #include <xen/vm_event.h>
 #include <xen/io/ring.h>
-#include <xen/hvm/save.h>   /* after xenctrl.h, which defines its types */
 
 #include "fake-xen.h"
 
@@ -97,14 +95,6 @@ struct fake_vcpu {
     int pending_sync;
     uint64_t cpu_time;
     unsigned long events;
-    /*
-     * Where the vCPU stands: its registers (user_regs) and the first two
-     * bytes of the instruction at insn_rip, the last event's, in its own
-     * guest page (FAKE_CODE_GFN + vCPU).
-     */
-    struct vm_event_regs_x86 regs;
-    uint64_t insn_rip;
-    uint8_t insn[2];
     /*
      * On a pCPU now (v->is_running): set when a step runs it, cleared when
      * anything stops it.  A runnable vCPU that has not been scheduled yet
@@ -647,13 +637,6 @@ static void ring_put_request(struct fake_domain *d, struct fake_ring *r,
     notify_via_xen_port(d, r->xen_port);
 }
 
-/* The guest frame that holds the instruction a vCPU stands on. */
-#define FAKE_CODE_GFN 0xc0000ul
-#define FAKE_CPUID_A  0x80000021u   /* leaf 0x80000000 on the rig's host */
-#define FAKE_CPUID_B  0x68747541u   /* "Auth" */
-#define FAKE_CPUID_C  0x444d4163u   /* "cAMD" */
-#define FAKE_CPUID_D  0x69746e65u   /* "enti" */
-
 static void default_regs(struct fake_vcpu *v, uint32_t vcpu,
                          vm_event_request_t *req)
 {
@@ -683,12 +666,6 @@ static int monitor_traps_finish(struct fake_domain *d, struct fake_ring *r,
         req->flags |= VM_EVENT_FLAG_VCPU_PAUSED;
         v->vm_event_pause_count++;
         v->on_cpu = 0;
-        /* It stands where the request says, on the instruction that trapped. */
-        v->regs = req->data.regs.x86;
-        v->insn_rip = v->regs.rip;
-        v->insn[0] = req->reason == VM_EVENT_REASON_CPUID ? 0x0f :
-                     req->reason == VM_EVENT_REASON_SOFTWARE_BREAKPOINT ? 0xcc : 0x90;
-        v->insn[1] = req->reason == VM_EVENT_REASON_CPUID ? 0xa2 : 0x90;
     }
     v->events++;
     ring_put_request(d, r, v, req);
@@ -754,35 +731,8 @@ static int ring_resume(struct fake_domain *d, struct fake_ring *r)
         }
         if ( rsp.flags & VM_EVENT_FLAG_VCPU_PAUSED )
         {
-            /* arch/x86/vm_event.c: vm_event_set_registers: GPRs, flags, RIP. */
-            if ( rsp.flags & VM_EVENT_FLAG_SET_REGISTERS )
-            {
-                struct vm_event_regs_x86 *g = &rsp.data.regs.x86;
-
-                v->regs.rax = g->rax; v->regs.rbx = g->rbx;
-                v->regs.rcx = g->rcx; v->regs.rdx = g->rdx;
-                v->regs.rsp = g->rsp; v->regs.rbp = g->rbp;
-                v->regs.rsi = g->rsi; v->regs.rdi = g->rdi;
-                v->regs.r8 = g->r8;   v->regs.r9 = g->r9;
-                v->regs.r10 = g->r10; v->regs.r11 = g->r11;
-                v->regs.r12 = g->r12; v->regs.r13 = g->r13;
-                v->regs.r14 = g->r14; v->regs.r15 = g->r15;
-                v->regs.rflags = g->rflags;
-                v->regs.rip = g->rip;
-                d->st.set_registers++;
-            }
             v->vm_event_pause_count--;
             d->st.unpaused++;
-            /*
-             * hvm.c: hvm_vmexit_cpuid left RIP on the CPUID with the
-             * result in the registers: still there, the vCPU runs CPUID
-             * again with the result as its leaf.
-             */
-            if ( !v->vm_event_pause_count && v->insn[0] == 0x0f &&
-                 v->insn[1] == 0xa2 && v->regs.rip == v->insn_rip )
-                d->st.cpuid_reruns++;
-            if ( !v->vm_event_pause_count )
-                v->insn[0] = v->insn[1] = 0x90; /* it moves on */
         }
         else
             d->st.no_flag++;
@@ -1580,11 +1530,6 @@ static int vcpu_event(uint32_t domid, uint32_t vcpu, uint32_t reason,
     case VM_EVENT_REASON_CPUID:
         req.u.cpuid.insn_length = 2;
         req.u.cpuid.leaf = v->events & 0xff;
-        /* hvm.c: hvm_vmexit_cpuid writes the result before the event. */
-        req.data.regs.x86.rax = FAKE_CPUID_A;
-        req.data.regs.x86.rbx = FAKE_CPUID_B;
-        req.data.regs.x86.rcx = FAKE_CPUID_C;
-        req.data.regs.x86.rdx = FAKE_CPUID_D;
         break;
     case VM_EVENT_REASON_SOFTWARE_BREAKPOINT:
         req.u.software_breakpoint.gfn = req.data.regs.x86.rip >> 12;
@@ -1658,16 +1603,6 @@ int fake_vcpu_vm_event_paused(uint32_t domid, uint32_t vcpu)
     struct fake_vcpu *v = find_vcpu(domid, vcpu);
 
     return v ? v->vm_event_pause_count : -1;
-}
-
-int fake_vcpu_regs(uint32_t domid, uint32_t vcpu, struct vm_event_regs_x86 *regs)
-{
-    struct fake_vcpu *v = find_vcpu(domid, vcpu);
-
-    if ( !v )
-        return -1;
-    *regs = v->regs;
-    return 0;
 }
 
 int fake_vcpu_ring_full_paused(uint32_t domid, uint32_t vcpu)
@@ -3299,123 +3234,6 @@ static int dom0_loopback_close(uint32_t lport)
     return 1;
 }
 
-/*
- * domctl.c: XEN_DOMCTL_gethvmcontext_partial: EINVAL for a PV domain;
- * hvm.c: hvm_save_one: ENOENT for a vCPU instance beyond max_vcpus.  Only
- * the CPU record is modelled (EINVAL for the others, and a short buffer).
- */
-int xc_domain_hvm_getcontext_partial(xc_interface *xch, uint32_t domid,
-                                     uint16_t typecode, uint16_t instance,
-                                     void *ctxt_buf, uint32_t size)
-{
-    struct fake_domain *d;
-    struct hvm_hw_cpu cpu;
-    struct vm_event_regs_x86 *g;
-
-    if ( enter("xc_domain_hvm_getcontext_partial", 1) )
-        return -1;
-    if ( !xc_valid(xch, "xc_domain_hvm_getcontext_partial") )
-        return -1;
-    d = find_domain(domid);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return -1;
-    }
-    if ( d->type == FAKE_DOM_PV || typecode != HVM_SAVE_CODE(CPU) ||
-         size < sizeof(cpu) || !ctxt_buf )
-    {
-        errno = EINVAL;
-        return -1;
-    }
-    if ( instance >= d->nr_vcpus )
-    {
-        errno = ENOENT;
-        return -1;
-    }
-    g = &d->vcpu[instance].regs;
-    memset(&cpu, 0, sizeof(cpu));
-    cpu.rax = g->rax; cpu.rbx = g->rbx; cpu.rcx = g->rcx; cpu.rdx = g->rdx;
-    cpu.rsp = g->rsp; cpu.rbp = g->rbp; cpu.rsi = g->rsi; cpu.rdi = g->rdi;
-    cpu.r8 = g->r8;   cpu.r9 = g->r9;   cpu.r10 = g->r10; cpu.r11 = g->r11;
-    cpu.r12 = g->r12; cpu.r13 = g->r13; cpu.r14 = g->r14; cpu.r15 = g->r15;
-    cpu.rip = g->rip;
-    cpu.rflags = g->rflags;
-    cpu.cr0 = g->cr0; cpu.cr3 = g->cr3; cpu.cr4 = g->cr4;
-    cpu.cs_base = 0;            /* long mode */
-    memcpy(ctxt_buf, &cpu, sizeof(cpu));
-    return 0;
-}
-
-/*
- * xc_pagetab.c walks the guest's page tables; the model maps the page of
- * the instruction each vCPU stands on to its own frame, and any other
- * address to a frame of zeros.  0 with errno on failure, as libxc.
- */
-unsigned long xc_translate_foreign_address(xc_interface *xch, uint32_t dom,
-                                           int vcpu, unsigned long long virt)
-{
-    struct fake_domain *d;
-
-    if ( enter("xc_translate_foreign_address", 1) )
-        return 0;
-    if ( !xc_valid(xch, "xc_translate_foreign_address") )
-        return 0;
-    d = find_domain(dom);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return 0;
-    }
-    if ( vcpu < 0 || (unsigned int)vcpu >= d->nr_vcpus || d->type == FAKE_DOM_PV )
-    {
-        errno = EINVAL;
-        return 0;
-    }
-    if ( (virt >> 12) == (d->vcpu[vcpu].insn_rip >> 12) )
-        return FAKE_CODE_GFN + (unsigned long)vcpu;
-    return FAKE_CODE_GFN + FAKE_MAX_VCPUS;
-}
-
-/* A private copy of the frame: what the library reads is what it maps. */
-void *xc_map_foreign_range(xc_interface *xch, uint32_t dom, int size, int prot,
-                           unsigned long mfn)
-{
-    struct fake_domain *d;
-    uint8_t *page;
-
-    if ( enter("xc_map_foreign_range", 1) )
-        return NULL;
-    if ( !xc_valid(xch, "xc_map_foreign_range") )
-        return NULL;
-    d = find_domain(dom);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return NULL;
-    }
-    if ( size != FAKE_PAGE_SIZE || (prot & PROT_WRITE) || mfn < FAKE_CODE_GFN ||
-         mfn > FAKE_CODE_GFN + FAKE_MAX_VCPUS )
-    {
-        errno = EINVAL;     /* not modelled */
-        return NULL;
-    }
-    page = mmap(NULL, FAKE_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if ( page == MAP_FAILED )
-        return NULL;
-    if ( mfn < FAKE_CODE_GFN + FAKE_MAX_VCPUS && mfn - FAKE_CODE_GFN < d->nr_vcpus )
-    {
-        struct fake_vcpu *v = &d->vcpu[mfn - FAKE_CODE_GFN];
-        unsigned int off = (unsigned int)(v->insn_rip & (FAKE_PAGE_SIZE - 1));
-
-        page[off] = v->insn[0];
-        if ( off + 1 < FAKE_PAGE_SIZE )
-            page[off + 1] = v->insn[1];
-    }
-    mprotect(page, FAKE_PAGE_SIZE, PROT_READ);
-    return page;
-}
-
 /* See fake-xen.h. */
 static const struct {
     const char *fn;
@@ -3429,9 +3247,6 @@ static const struct {
     { "xc_monitor_resume",         { ENODEV, EPERM } },
     { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
     { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
-    { "xc_domain_hvm_getcontext_partial", { ESRCH, EINVAL, ENOENT, EPERM } },
-    { "xc_translate_foreign_address", { EFAULT, EINVAL, ESRCH } },
-    { "xc_map_foreign_range",      { EFAULT, ENOMEM, EPERM } },
     { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
     { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
     { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },

@@ -160,8 +160,6 @@ int fake_pause_count(uint32_t domid);
 
 /* vm_event pause count of a vCPU (>0: waiting for a reply), or -1. */
 int fake_vcpu_vm_event_paused(uint32_t domid, uint32_t vcpu);
-/* The vCPU's registers as Xen keeps them (user_regs); 0, or -1. */
-int fake_vcpu_regs(uint32_t domid, uint32_t vcpu, struct vm_event_regs_x86 *regs);
 
 /* 1 if the vCPU is paused with the monitor ring-full flag, 0, or -1. */
 int fake_vcpu_ring_full_paused(uint32_t domid, uint32_t vcpu);
@@ -214,8 +212,6 @@ struct fake_ring_stats {
     unsigned long avail_negative;   /* Xen would BUG_ON() here */
     unsigned long enables;          /* rings created */
     unsigned long disables;         /* rings destroyed by xc_monitor_disable */
-    unsigned long set_registers;    /* responses that set a vCPU's registers */
-    unsigned long cpuid_reruns;     /* vCPUs let go still on their CPUID */
 };
 /* Fills *st for domid's monitor ring. */
 int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st);

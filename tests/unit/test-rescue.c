@@ -276,61 +276,6 @@ static void test_rescue_order(void)
     vmeventctl_close(h);
 }
 
-/*
- * A vCPU that waited on a CPUID event stands on the CPUID with Xen's
- * result in its registers (hvm.c: hvm_vmexit_cpuid): the rescue completes
- * it, RIP past the instruction and the registers kept, instead of letting
- * it run CPUID again with the result as its leaf (docs/findings.md #5).
- */
-static void test_cpuid_completed(void)
-{
-    struct vmeventctl_rescue_report rep;
-    struct vm_event_regs_x86 before, after;
-    struct fake_ring_stats st;
-    vmeventctl_handle *h;
-
-    fx_dead_agent(2, 1, 2);
-    fake_vcpu_regs(GUEST, 1, &before);
-    h = fx_open();
-    fake_set_autostep(1);
-    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "2 vCPUs waiting on CPUID: rescue");
-    fake_ring_stats(GUEST, &st);
-    fake_vcpu_regs(GUEST, 1, &after);
-    tap_is(rep.cpuid_completed, 2, "  both CPUIDs completed");
-    tap_ok(st.cpuid_reruns == 0 && st.set_registers == 2, "  no vCPU runs CPUID again with its result as the leaf");
-    tap_ok(after.rip == before.rip + 2 && after.rax == before.rax && after.rbx == before.rbx &&
-           after.rcx == before.rcx && after.rdx == before.rdx && after.rsp == before.rsp &&
-           after.rflags == before.rflags,
-           "  RIP moved past the CPUID, Xen's result and the other registers kept");
-    tap_is(fx_waiting(2), 0, "  the vCPUs run again");
-    vmeventctl_close(h);
-
-    /* Waiting on another event: the bare answer, RIP where it was. */
-    fx_dead_agent(1, 1, 0);
-    if ( fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_MEM_ACCESS) != FAKE_EVENT_PUT )
-        tap_bail("the mem_access event was not put");
-    fake_vcpu_regs(GUEST, 0, &before);
-    h = fx_open();
-    fake_set_autostep(1);
-    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "a vCPU waiting on mem_access: rescue");
-    fake_vcpu_regs(GUEST, 0, &after);
-    tap_ok(rep.cpuid_completed == 0 && after.rip == before.rip && fx_waiting(1) == 0,
-           "  bare answer: RIP left alone, the vCPU runs again");
-    vmeventctl_close(h);
-
-    /* The context cannot be read: the bare answer, as before. */
-    fx_dead_agent(1, 1, 1);
-    h = fx_open();
-    fake_set_autostep(1);
-    fake_fail_func("xc_domain_hvm_getcontext_partial", 1, EPERM);
-    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "HVM context refused: the rescue still succeeds");
-    fake_fail_clear();
-    fake_ring_stats(GUEST, &st);
-    tap_ok(rep.cpuid_completed == 0 && st.cpuid_reruns == 1 && fx_waiting(1) == 0,
-           "  bare answer: the vCPU runs again (and CPUID once more, as Xen does)");
-    vmeventctl_close(h);
-}
-
 int main(void)
 {
     test_rescue(1, 1);
@@ -344,6 +289,5 @@ int main(void)
     test_killed_rescuer();
     test_dead_owner_pauses();
     test_rescue_order();
-    test_cpuid_completed();
     return tap_done();
 }
