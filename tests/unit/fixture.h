@@ -68,6 +68,16 @@ static inline unsigned int fx_waiting(unsigned int nr_vcpus)
     return n;
 }
 
+/* 1 if the ownership record exists and holds what (NULL: exists at all). */
+static inline int fx_record_says(const char *what)
+{
+    char *rec = fake_xs_read(RECORD);
+    int yes = rec && (!what || strstr(rec, what));
+
+    free(rec);
+    return yes;
+}
+
 /* 1 if nothing of ours is left: no bound port, mapping or record. */
 static inline int fx_nothing_left(void)
 {

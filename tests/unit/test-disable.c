@@ -296,20 +296,14 @@ static void watch_order(const char *fn, void *arg)
 
     if ( !strcmp(fn, "xc_domain_pause") )
     {
-        char *rec = fake_xs_read(RECORD);
-
         c->pauses++;
-        c->marked_at_pause += rec && strstr(rec, " paused 1") != NULL;
-        free(rec);
+        c->marked_at_pause += fx_record_says(" paused 1");
         c->paused = 1;
     }
     else if ( !strcmp(fn, "xc_domain_unpause") )
     {
-        char *rec = fake_xs_read(RECORD);
-
-        c->record_at_unpause += rec != NULL;
+        c->record_at_unpause += fx_record_says(NULL);
         c->mapped_at_unpause += fake_pages_mapped() > 0;
-        free(rec);
         c->paused = 0;
     }
     else if ( !strncmp(fn, "xs_", 3) && c->paused )

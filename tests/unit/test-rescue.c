@@ -232,11 +232,8 @@ static void watch_rescue(const char *fn, void *arg)
 
     if ( !strcmp(fn, "xc_domain_pause") )
     {
-        char *rec = fake_xs_read(RECORD);
-
         o->pauses++;
-        o->marked += rec && strstr(rec, " paused 2") != NULL;
-        free(rec);
+        o->marked += fx_record_says(" paused 2");
     }
     else if ( !strcmp(fn, "xs_rm") )
     {
