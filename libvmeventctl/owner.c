@@ -210,9 +210,8 @@ static int parse_record(const char *val, struct vmeventctl_owner *o)
     return 0;
 }
 
-VMEVENTCTL_EXPORT
-int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
-                         struct vmeventctl_owner *o)
+int vmeventctl__owner_read(vmeventctl_handle *h, uint32_t domid,
+                           struct vmeventctl_owner *o, char **raw)
 {
     char path[80], *val;
     unsigned int len;
@@ -221,6 +220,8 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
 
     memset(o, 0, sizeof(*o));
     o->state = VMEVENTCTL_OWNER_NONE;
+    if ( raw )
+        *raw = NULL;
 
     vmeventctl__owner_path(path, sizeof(path), domid);
     val = xs_read(h->xsh, XBT_NULL, path, &len);
@@ -232,7 +233,10 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
         return -1;
     }
     rc = (strlen(val) == len) ? parse_record(val, o) : -1;
-    free(val);
+    if ( raw )
+        *raw = val;
+    else
+        free(val);
     if ( rc )
     {
         errno = EBADMSG;
@@ -247,16 +251,20 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
     return 0;
 }
 
+VMEVENTCTL_EXPORT
+int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
+                         struct vmeventctl_owner *o)
+{
+    return vmeventctl__owner_read(h, domid, o, NULL);
+}
+
 int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
                             const xc_domaininfo_t *info, unsigned int pauses,
                             char **prev)
 {
     struct vmeventctl_owner o;
-    char path[80];
-    unsigned int len;
 
-    *prev = NULL;
-    if ( vmeventctl_owner_get(h, domid, &o) )
+    if ( vmeventctl__owner_read(h, domid, &o, prev) )
     {
         if ( errno != EBADMSG )
             return -1;
@@ -268,36 +276,28 @@ int vmeventctl__owner_claim(vmeventctl_handle *h, uint32_t domid,
         errno = EBUSY;
         LOGE(h, domid, "record", "the ownership record names pid %d (%s), which is alive and owns the ring",
              (int)o.pid, o.comm);
-        return -1;
+        goto refuse;
     }
-    if ( o.state == VMEVENTCTL_OWNER_DEAD )
+    if ( vmeventctl__owner_pauses_left(&o, info) )
     {
-        if ( o.pauses && (info->flags & XEN_DOMINF_paused) )
-        {
-            errno = EBUSY;
-            LOGE(h, domid, "record",
-                 "pid %d (%s) died and may have left the domain paused: run 'xen-vmevent-drain stop %u' first",
-                 (int)o.pid, o.comm, domid);
-            return -1;
-        }
-        vmeventctl__owner_path(path, sizeof(path), domid);
-        *prev = xs_read(h->xsh, XBT_NULL, path, &len);
-        if ( !*prev && errno != ENOENT )
-        {
-            LOGE(h, domid, "record", "cannot read %s", path);
-            return -1;
-        }
+        errno = EBUSY;
+        LOGE(h, domid, "record",
+             "pid %d (%s) died and may have left the domain paused: run 'xen-vmevent-drain stop %u' first",
+             (int)o.pid, o.comm, domid);
+        goto refuse;
     }
-    if ( vmeventctl__owner_write(h, domid, pauses) )
+    if ( vmeventctl__owner_write(h, domid, pauses) == 0 )
+        return 0;
+
+ refuse:
     {
         int saved = errno;
 
         free(*prev);
         *prev = NULL;
         errno = saved;
-        return -1;
     }
-    return 0;
+    return -1;
 }
 
 int vmeventctl__owner_restore(vmeventctl_handle *h, uint32_t domid, const char *text)

@@ -122,6 +122,24 @@ void vmeventctl__owner_path(char *buf, size_t len, uint32_t domid);
 int vmeventctl__owner_write(vmeventctl_handle *h, uint32_t domid, unsigned int pauses);
 int vmeventctl__owner_remove(vmeventctl_handle *h, uint32_t domid);
 /*
+ * vmeventctl_owner_get(), and the record's text in *raw (if raw; NULL when
+ * there is none, set also when it does not parse) for the caller to free.
+ */
+int vmeventctl__owner_read(vmeventctl_handle *h, uint32_t domid,
+                           struct vmeventctl_owner *o, char **raw);
+/*
+ * Pause references a dead owner may have left: its "paused N", if the
+ * domain (info, as found) is controller-paused at all (XEN_DOMINF_paused
+ * is controller_pause_count > 0); else none.
+ */
+static inline unsigned int vmeventctl__owner_pauses_left(const struct vmeventctl_owner *o,
+                                                         const xc_domaininfo_t *info)
+{
+    if ( o->state != VMEVENTCTL_OWNER_DEAD || !(info->flags & XEN_DOMINF_paused) )
+        return 0;
+    return o->pauses;
+}
+/*
  * Before an enable: refuses with EBUSY when the record names a live owner,
  * or a dead one that may have left the domain (info, as found) paused;
  * otherwise writes ours with "paused N".  *prev: a dead owner's record to

@@ -55,7 +55,12 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags,
 {
     struct vmeventctl_owner o;
 
-    if ( vmeventctl_owner_get(c->h, c->domid, &o) )
+    /*
+     * The record's text is kept: a rescue that fails before it changes
+     * anything puts it back, so the next run still sees a dead owner
+     * rather than an unknown one.
+     */
+    if ( vmeventctl__owner_read(c->h, c->domid, &o, &c->orig_record) )
     {
         if ( errno != EBADMSG )
             return -1;
@@ -77,33 +82,9 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags,
              "no ownership record: the ring may belong to a live agent of another tool; force is needed");
         return -1;
     }
-    if ( o.state != VMEVENTCTL_OWNER_NONE )
-    {
-        /*
-         * Keep the dead owner's record: a rescue that fails before it
-         * changes anything puts it back, so the next run still sees a
-         * dead owner rather than an unknown one.
-         */
-        char path[80];
-        unsigned int len;
-
-        vmeventctl__owner_path(path, sizeof(path), c->domid);
-        c->orig_record = xs_read(c->h->xsh, XBT_NULL, path, &len);
-        if ( !c->orig_record && errno != ENOENT )
-        {
-            LOGE(c->h, c->domid, "rescue", "cannot read the ownership record");
-            return -1;
-        }
-    }
     if ( o.state == VMEVENTCTL_OWNER_DEAD )
     {
-        /*
-         * Its "paused N" counts references it may have held.  If the
-         * domain is not controller-paused (XEN_DOMINF_paused is
-         * controller_pause_count > 0), it left none.
-         */
-        if ( o.pauses && (info->flags & XEN_DOMINF_paused) )
-            c->leaked = o.pauses;
+        c->leaked = vmeventctl__owner_pauses_left(&o, info);
         LOG(c->h, XTL_INFO, -1, c->domid, "rescue", "the ring's owner, pid %d (%s), is dead%s",
             (int)o.pid, o.comm,
             c->leaked ? " and may have left the domain paused" : "");
@@ -407,6 +388,8 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
          step_check_owner(&c, flags, &info) )
     {
         fail(&c, VMEVENTCTL_RESCUE_STEP_CHECK, errno);
+        free(c.orig_record);
+        errno = rep->error;
         return -1;
     }
     c.nr_vcpus = info.max_vcpu_id + 1;
