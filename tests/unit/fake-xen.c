@@ -2740,6 +2740,34 @@ int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 }
 
 /*
+ * event_channel.c: get_free_port: the lowest free dom0 port, or ENOSPC.
+ * Callers look for it before their other checks, as Xen does.
+ */
+static int dom0_free_port(uint32_t *lport)
+{
+    for ( *lport = FAKE_DOM0_FIRST_FREE; *lport < FAKE_DOM0_PORTS; (*lport)++ )
+        if ( F.dom0_port[*lport].state == PORT_FREE )
+            return 0;
+    errno = ENOSPC;
+    return -1;
+}
+
+/* Takes dom0 port lport for xce, bound to the driver and enabled. */
+static void dom0_port_take(uint32_t lport, struct xenevtchn_handle *xce,
+                           enum port_state state, uint32_t remote_domid,
+                           uint32_t remote_port)
+{
+    struct dom0_port *lp = &F.dom0_port[lport];
+
+    memset(lp, 0, sizeof(*lp));
+    lp->state = state;
+    lp->owner = xce;
+    lp->remote_domid = remote_domid;
+    lp->remote_port = remote_port;
+    lp->enabled = 1;
+}
+
+/*
  * event_channel.c: evtchn_bind_interdomain: ESRCH without the remote
  * domain; EINVAL unless the remote port is unbound and waiting for us; the
  * new local port is set pending at once ("we may have lost notifications").
@@ -2752,7 +2780,6 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
 {
     struct fake_domain *rd;
     struct guest_port *gp;
-    struct dom0_port *lp;
     uint32_t lport;
 
     if ( enter("xenevtchn_bind_interdomain", 1) )
@@ -2767,14 +2794,8 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
     }
     if ( rd->domid == 0 )
         return dom0_loopback_bind(xce, remote_port); /* see the end */
-    for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
-        if ( F.dom0_port[lport].state == PORT_FREE )
-            break;
-    if ( lport == FAKE_DOM0_PORTS )
-    {
-        errno = ENOSPC;
+    if ( dom0_free_port(&lport) )
         return -1;
-    }
     if ( rd->domid == 0 || remote_port >= FAKE_GUEST_PORTS )
     {
         errno = EINVAL;
@@ -2787,13 +2808,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
         return -1;
     }
 
-    lp = &F.dom0_port[lport];
-    lp->state = PORT_INTERDOMAIN;
-    lp->owner = xce;
-    lp->remote_domid = rd->domid;
-    lp->remote_port = remote_port;
-    lp->enabled = 1;
-    lp->pending = 0;
+    dom0_port_take(lport, xce, PORT_INTERDOMAIN, rd->domid, remote_port);
     gp->state = PORT_INTERDOMAIN;
     gp->remote_port = lport;
     dom0_set_pending(lport);
@@ -3133,7 +3148,6 @@ char **xs_directory(struct xs_handle *h, xs_transaction_t t,
 xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce,
                                                       uint32_t domid)
 {
-    struct dom0_port *lp;
     uint32_t lport;
 
     if ( enter("xenevtchn_bind_unbound_port", 1) )
@@ -3145,20 +3159,9 @@ xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce,
         errno = find_domain(domid) ? EINVAL : ESRCH;
         return -1;
     }
-    for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
-        if ( F.dom0_port[lport].state == PORT_FREE )
-            break;
-    if ( lport == FAKE_DOM0_PORTS )
-    {
-        errno = ENOSPC;
+    if ( dom0_free_port(&lport) )
         return -1;
-    }
-    lp = &F.dom0_port[lport];
-    memset(lp, 0, sizeof(*lp));
-    lp->state = PORT_UNBOUND;
-    lp->owner = xce;
-    lp->remote_domid = 0;
-    lp->enabled = 1;
+    dom0_port_take(lport, xce, PORT_UNBOUND, 0, 0);
 
     return lport;
 }
@@ -3171,7 +3174,7 @@ xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce,
 static xenevtchn_port_or_error_t dom0_loopback_bind(struct xenevtchn_handle *xce,
                                                     evtchn_port_t remote_port)
 {
-    struct dom0_port *lp, *rp;
+    struct dom0_port *rp;
     uint32_t lport;
 
     if ( remote_port >= FAKE_DOM0_PORTS )
@@ -3185,21 +3188,9 @@ static xenevtchn_port_or_error_t dom0_loopback_bind(struct xenevtchn_handle *xce
         errno = EINVAL;
         return -1;
     }
-    for ( lport = FAKE_DOM0_FIRST_FREE; lport < FAKE_DOM0_PORTS; lport++ )
-        if ( F.dom0_port[lport].state == PORT_FREE )
-            break;
-    if ( lport == FAKE_DOM0_PORTS )
-    {
-        errno = ENOSPC;
+    if ( dom0_free_port(&lport) )
         return -1;
-    }
-    lp = &F.dom0_port[lport];
-    memset(lp, 0, sizeof(*lp));
-    lp->state = PORT_INTERDOMAIN;
-    lp->owner = xce;
-    lp->remote_domid = 0;
-    lp->remote_port = remote_port;
-    lp->enabled = 1;
+    dom0_port_take(lport, xce, PORT_INTERDOMAIN, 0, remote_port);
     rp->state = PORT_INTERDOMAIN;
     rp->remote_port = lport;
     dom0_set_pending(lport);
