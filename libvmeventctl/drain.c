@@ -14,6 +14,14 @@
  *    ring being torn down: unbind our port first and kick Xen with
  *    xc_monitor_resume, which the domctl lock serialises with the disable.
  *  - xc_domain_pause is reference counted: release exactly what we took.
+ *  - With more vCPUs than the ring has slots (8), vCPUs sleep on the ring's
+ *    wait queue.  vm_event_disable checks only that the queue's list is
+ *    empty, but a sleeper Xen has woken (by consuming an answer) is off the
+ *    list before it runs, and when it runs it goes back onto the queue of
+ *    the ring the disable freed (docs/xen-behaviour.md, "woken waiters").
+ *    So every vCPU, not only those we answered, must be seen to run after
+ *    the last answer Xen consumed, and a disable never follows answers
+ *    consumed under the pause.
  *
  * SPDX-License-Identifier: LGPL-2.1-only
  */
@@ -22,6 +30,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "private.h"
 
@@ -29,7 +38,9 @@
 #define SETTLE_RETRY_MIN_MS   100u   /* each retry gets at least this */
 #define SETTLE_QUIET_ROUNDS   2      /* empty, all-run checks in a row */
 #define SETTLE_POLL_MS        1
-#define FINAL_DRAIN_RETRIES   3
+#define FINAL_DRAIN_RETRIES   3      /* rounds allowed past the deadline */
+#define FINAL_DRAIN_MAX_ROUNDS 64     /* each answers at least one request */
+#define STOPPED_POLL_NS       1000000ull
 #define RELEASE_ATTEMPTS      3      /* unpause / record removal */
 
 struct disable_ctx {
@@ -81,10 +92,28 @@ static void step_stop_events(struct disable_ctx *c)
 }
 
 /*
- * Has every vCPU we answered run since its answer?  A vCPU waiting for a
- * reply reads online=1 blocked=0 running=0 with cpu_time still (seen on
- * Xen 4.17); one that is running, blocked in the guest's idle loop, or
- * whose cpu_time moved since we first looked has taken its reply.
+ * Every vCPU must be seen to run again: after answers Xen consumed, any of
+ * them may be a vCPU we answered or a wait-queue sleeper Xen woke, and
+ * neither may meet the disable before it ran.  Snapshots are taken after
+ * the consumption (the notify runs Xen's consumer before it returns).
+ */
+static void track_all(vmeventctl_ring *r)
+{
+    unsigned int i;
+
+    for ( i = 0; i < r->nr_vcpus; i++ )
+    {
+        r->vcpus[i].answered = 1;
+        r->vcpus[i].have_snap = 0;
+    }
+}
+
+/*
+ * Has every tracked vCPU run since the last answers?  A vCPU waiting for a
+ * reply, or asleep on the ring's wait queue, reads online=1 blocked=0
+ * running=0 with cpu_time still (seen on Xen 4.17); one that is running,
+ * blocked in the guest's idle loop, or whose cpu_time moved since we first
+ * looked has run.
  */
 static int vcpus_settled(struct disable_ctx *c)
 {
@@ -152,13 +181,17 @@ static int answer_pending(struct disable_ctx *c, enum vmeventctl_disable_step st
         return -1;
     }
     c->rep->answered += (unsigned int)n;
+    if ( n )
+        track_all(c->r);
     return n;
 }
 
 /*
- * Step 2: answer until the ring stays empty and every answered vCPU has
- * run.  Returns 1 when settled, 0 when it gave up (deadline or stop
- * requested), -1 when the ring cannot be read.
+ * Step 2: answer until the ring stays empty and every vCPU has run since
+ * the last answers.  A stop request does not shorten it: letting the
+ * answered vCPUs run is a safety step, and only the deadline ends it.
+ * Returns 1 when settled, 0 at the deadline, -1 when the ring cannot be
+ * read.
  */
 static int step_settle(struct disable_ctx *c, uint64_t deadline_ns)
 {
@@ -178,16 +211,19 @@ static int step_settle(struct disable_ctx *c, uint64_t deadline_ns)
         else
             quiet = 0;
 
-        if ( c->h->stop )
-        {
-            LOGW(c->h, c->r->domid, "settle", "stop requested: going on to the final drain");
-            return 0;
-        }
         if ( vmeventctl__now_ns() >= deadline_ns )
         {
-            LOGW(c->h, c->r->domid, "settle", "timed out with %u answered vCPU(s) not yet run",
+            LOGW(c->h, c->r->domid, "settle", "timed out with %u vCPU(s) not seen running since the last answers",
                  vcpus_unsettled(c->r));
             return 0;
+        }
+        if ( c->h->stop )
+        {
+            /* The wait returns at once once a stop is requested. */
+            struct timespec ts = { 0, STOPPED_POLL_NS };
+
+            nanosleep(&ts, NULL);
+            continue;
         }
         if ( vmeventctl_ring_wait(c->r, SETTLE_POLL_MS) < 0 &&
              errno != ECANCELED )
@@ -223,7 +259,8 @@ static int step_pause(struct disable_ctx *c)
     }
     if ( xc_domain_pause(c->h->xch, c->r->domid) )
     {
-        LOGE(c->h, c->r->domid, "pause", "xc_domain_pause failed; disabling without holding the domain");
+        LOGE(c->h, c->r->domid, "pause",
+             "xc_domain_pause failed: the ring is left enabled rather than disabled with the guest running (a request put after the final drain would freeze its vCPU)");
         note_failure(c, VMEVENTCTL_STEP_PAUSE, errno);
         return -1;
     }
@@ -306,7 +343,7 @@ static void step_disable(struct disable_ctx *c)
     {
         if ( errno == EBUSY )
             LOGE(c->h, r->domid, "disable",
-                 "Xen refused: a foreign producer sleeps on the ring's wait queue; the ring is left enabled");
+                 "Xen refused: guest vCPUs sleep on the ring's wait queue (more vCPUs than slots); the ring is left enabled");
         else
             LOGE(c->h, r->domid, "disable", "xc_monitor_disable failed; the ring is left enabled");
         note_failure(c, VMEVENTCTL_STEP_DISABLE, errno);
@@ -339,6 +376,17 @@ static void remove_record(struct disable_ctx *c)
     }
 }
 
+/*
+ * The ring outlives us: our record, unmarked, names its owner, so that once
+ * this process has exited a rescue can take the ring down.  Without it
+ * the ring would look like another tool's.
+ */
+static void keep_record(struct disable_ctx *c)
+{
+    if ( vmeventctl__owner_write(c->h, c->r->domid, 0) )
+        note_failure(c, VMEVENTCTL_STEP_DISABLE, errno);
+}
+
 VMEVENTCTL_EXPORT
 int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
                             struct vmeventctl_disable_report *rep)
@@ -347,6 +395,8 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
     struct disable_ctx c;
     unsigned int retry;
     int settled = 1;
+    int hold = 1;              /* the disable may go ahead */
+    unsigned int late = 0;     /* rounds begun past the deadline */
 
     if ( !rep )
         rep = &local;
@@ -363,13 +413,20 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
 
     step_stop_events(&c);
 
+    /* Whatever the agent answered last may not have run yet either. */
+    track_all(r);
     step_settle(&c, c.deadline_ns);
 
     for ( retry = 0; ; retry++ )
     {
         int n;
 
-        step_pause(&c);
+        if ( step_pause(&c) )
+        {
+            /* Not held, requests could be put behind the final drain. */
+            hold = 0;
+            break;
+        }
         if ( c.corrupt )
         {
             /* Nothing on the ring can be trusted; disable while paused. */
@@ -384,16 +441,24 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
         }
         if ( n == 0 )
             break;
-        if ( retry == FINAL_DRAIN_RETRIES )
-        {
-            LOGW(c.h, r->domid, "final drain",
-                 "still answering after %u retries: disabling with the last answers untaken",
-                 FINAL_DRAIN_RETRIES);
-            break;
-        }
-        /* Answers made while paused: let those vCPUs run, settle again. */
+        /*
+         * Answers Xen consumed under the pause: the vCPUs they released,
+         * and sleepers they woke, must run before any disable.  With the
+         * event sources off every round answers what is left, so this ends;
+         * past the deadline only a few more rounds are allowed.
+         */
         rep->retries++;
         release_pause(&c);
+        if ( retry >= FINAL_DRAIN_MAX_ROUNDS ||
+             (vmeventctl__now_ns() >= c.deadline_ns && ++late > FINAL_DRAIN_RETRIES) )
+        {
+            LOGE(c.h, r->domid, "final drain",
+                 "still answering after %u rounds: the ring is left enabled rather than disabled behind vCPUs that have not run",
+                 rep->retries);
+            note_failure(&c, VMEVENTCTL_STEP_FINAL_DRAIN, ETIMEDOUT);
+            hold = 0;
+            break;
+        }
         {
             uint64_t min = vmeventctl__now_ns() + SETTLE_RETRY_MIN_MS * 1000000ull;
 
@@ -404,13 +469,30 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
     rep->unsettled = vcpus_unsettled(r);
     if ( rep->unsettled )
         settled = 0;
+    /*
+     * A vCPU not seen running since the last answers may be a sleeper Xen
+     * woke: with more vCPUs than slots, disabling now could free the ring
+     * under it.  With at most 8 there are no sleepers, only lost effects.
+     */
+    if ( hold && rep->unsettled && r->nr_vcpus > VMEVENTCTL__RING_SLOTS && !c.corrupt )
+    {
+        LOGE(c.h, r->domid, "settle",
+             "%u of %u vCPUs not seen running since the last answers: with more vCPUs than the ring's %u slots one may be a woken wait-queue sleeper, so the ring is left enabled (no request is left unanswered; xen-vmevent-drain stop can take the ring down once this process has exited)",
+             rep->unsettled, r->nr_vcpus, VMEVENTCTL__RING_SLOTS);
+        note_failure(&c, VMEVENTCTL_STEP_SETTLE, ETIMEDOUT);
+        hold = 0;
+    }
 
     step_unbind(&c);
-    step_disable(&c);
+    if ( hold )
+        step_disable(&c);
     /* Release before the record goes: see step_pause. */
     release_pause(&c);
     step_unmap(&c);
-    remove_record(&c);
+    if ( rep->ring_disabled )
+        remove_record(&c);
+    else
+        keep_record(&c);
 
     rep->total_ns = vmeventctl__now_ns() - c.start_ns;
     if ( rep->failed_step != VMEVENTCTL_STEP_NONE )
@@ -437,6 +519,12 @@ int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
     if ( rep->outcome == VMEVENTCTL_DISABLE_FAILED )
     {
         errno = rep->error ? rep->error : EIO;
+        return -1;
+    }
+    if ( rep->outcome == VMEVENTCTL_DISABLE_UNSETTLED )
+    {
+        /* A caller that checks only the return value must not miss it. */
+        errno = ETIMEDOUT;
         return -1;
     }
     return 0;

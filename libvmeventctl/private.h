@@ -35,6 +35,13 @@ struct vmeventctl_handle {
 };
 
 /* What the safe disable knows of one vCPU it (or the agent) answered. */
+/*
+ * Slots of a one-page vm_event ring: 400-byte entries after the 64-byte
+ * header, rounded down to a power of two (public/io/ring.h): 8.  With more
+ * vCPUs than this, guest vCPUs can sleep on the ring's wait queue.
+ */
+#define VMEVENTCTL__RING_SLOTS ((unsigned int)__CONST_RING_SIZE(vm_event, XC_PAGE_SIZE))
+
 struct vcpu_track {
     uint8_t answered;   /* answered since the settle last saw it run */
     uint8_t have_snap;

@@ -335,8 +335,9 @@ static void check_fresh_ring(struct stress_ctx *c, struct stress_check *ck)
     rc = vmeventctl_ring_disable(r, 0, &rep);
     stress_call_end(&c->main_slot);
     if ( rc )
-        set_check(ck, STRESS_FAILURE, "libvmeventctl's safe disable of a fresh ring failed at %s: %s",
-                  vmeventctl_disable_step_name(rep.failed_step), strerror(rep.error));
+        set_check(ck, STRESS_FAILURE, "libvmeventctl's safe disable of a fresh ring came out %s at %s: %s",
+                  vmeventctl_disable_outcome_name(rep.outcome),
+                  vmeventctl_disable_step_name(rep.failed_step), strerror(errno));
     else
         set_check(ck, STRESS_SUCCESS, "enabled (Xen port %u) and disabled safely: %s", port,
                   vmeventctl_disable_outcome_name(rep.outcome));

@@ -76,8 +76,9 @@ int vmeventctl_close(vmeventctl_handle *h);
 /*
  * Asks every wait and drain loop of this handle to stop as soon as it can.
  * Async-signal-safe: meant to be called from a SIGINT/SIGTERM handler.
- * A safe disable in progress still runs its safety steps (pause, final
- * drain, disable, unpause); only its settle phase is cut short.
+ * A safe disable in progress is not shortened: letting the answered vCPUs
+ * run before the disable is a safety step, so its settle still runs until
+ * every vCPU ran or its own timeout passes.
  */
 void vmeventctl_request_stop(vmeventctl_handle *h);
 
@@ -268,9 +269,11 @@ enum vmeventctl_disable_outcome {
     /* Every request answered, every answered vCPU ran, ring disabled. */
     VMEVENTCTL_DISABLE_CLEAN = 0,
     /*
-     * Ring disabled and every vCPU answered, but some answered vCPU did not
-     * run before the disable (settle timed out, retries exhausted, or a stop
-     * was requested): the effects of its reply may be lost.
+     * Ring disabled and every request answered, but some vCPU was not seen
+     * running after the last answers before the settle timed out (the
+     * domain is paused by someone else, or a vCPU waits on a request that
+     * could not be answered): the effects of its reply may be lost.
+     * vmeventctl_ring_disable() returns -1 with ETIMEDOUT.
      */
     VMEVENTCTL_DISABLE_UNSETTLED = 1,
     /* A step failed; see failed_step, error and ring_disabled. */
@@ -303,8 +306,11 @@ struct vmeventctl_disable_report {
 /*
  * Disables the ring safely and frees r, in named steps:
  *  1. stop the event sources this ring turned on;
- *  2. settle: answer until the ring stays empty and every answered vCPU has
- *     run since its answer, for at most timeout_ms (0: the default, 2000);
+ *  2. settle: answer until the ring stays empty and every vCPU has been
+ *     seen running since the last answers Xen consumed (vCPUs we answered,
+ *     and with more than 8 vCPUs, sleepers on Xen's wait queue that the
+ *     answers woke), for at most timeout_ms (0: the default, 2000); a stop
+ *     request does not shorten it;
  *  3. mark the ownership record "paused 1", then take one pause reference;
  *  4. final drain and xc_monitor_resume; if anything was answered, unpause,
  *     settle again and retry, at most 3 times;
@@ -315,16 +321,27 @@ struct vmeventctl_disable_report {
  * reach it: libxc took it out of the physmap at enable) and remove the
  * ownership record.
  *
- * Returns 0 when every step succeeded (rep->outcome CLEAN or UNSETTLED).
- * Returns -1 with the errno of the first Xen call that failed (rep->outcome
+ * Returns 0 only when the outcome is CLEAN.
+ * Returns -1 with ETIMEDOUT when the outcome is UNSETTLED (the ring was
+ * disabled, but a vCPU had not run since its answer; rep says how many).
+ * Returns -1 with the errno of the first step that failed (rep->outcome
  * FAILED, rep->failed_step and rep->error say which); the protocol still
  * runs every later step it safely can, so rep->ring_disabled may be 1.
- * EBUSY from xc_monitor_disable means Xen's wait queue is not empty; EIO
- * means the ring's indices were corrupt and its requests could not be
- * answered (xen-vmevent-drain can rescue such a guest).  Every path,
- * success or failure, frees r and leaves no pause reference, bound port,
- * mapping or ownership record of ours.  rep may be NULL.  Logs each step at
- * XTL_DETAIL and failures at XTL_ERROR.
+ * EBUSY from xc_monitor_disable means guest vCPUs sleep on Xen's wait
+ * queue; EIO means the ring's indices were corrupt and its requests could
+ * not be answered (xen-vmevent-drain can rescue such a guest).
+ * The ring is left enabled, FAILED with ETIMEDOUT, rather than disabled
+ * when that could let Xen free it under a vCPU: the domain has more vCPUs
+ * than the ring has slots (8) and one was not seen running since the last
+ * answers (failed_step SETTLE), or answers were still being taken under
+ * the pause after the allowed rounds (failed_step FINAL_DRAIN).  It is
+ * also left enabled when the pause fails (failed_step PAUSE).  No request
+ * is left unanswered then, and our ownership record stays, unmarked, so
+ * that once this process has exited xen-vmevent-drain stop can take the
+ * ring down.
+ * Every path frees r and leaves no pause reference, bound port or mapping
+ * of ours, and no ownership record unless the ring is left enabled.  rep
+ * may be NULL.  Logs each step at XTL_DETAIL and failures at XTL_ERROR.
  */
 int vmeventctl_ring_disable(vmeventctl_ring *r, unsigned int timeout_ms,
                             struct vmeventctl_disable_report *rep);

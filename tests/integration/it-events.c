@@ -66,8 +66,8 @@ int main(void)
             (unsigned long long)(it_now_ms() - t0), tick0, tick1);
 
     if ( vmeventctl_ring_disable(r, 0, &rep) )
-        it_fail("safe disable: step %s: %s", vmeventctl_disable_step_name(rep.failed_step),
-                strerror(rep.error));
+        it_fail("safe disable: %s, step %s: %s", vmeventctl_disable_outcome_name(rep.outcome),
+                vmeventctl_disable_step_name(rep.failed_step), strerror(errno));
     it_note("disable: %s, answered %u, retries %u, paused %llu ns",
             vmeventctl_disable_outcome_name(rep.outcome), rep.answered,
             rep.retries, (unsigned long long)rep.paused_ns);

@@ -85,8 +85,9 @@ int main(void)
         }
 
         if ( vmeventctl_ring_disable(r, 0, &rep) )
-            it_fail("round %d: safe disable failed at %s: %s", round,
-                    vmeventctl_disable_step_name(rep.failed_step), strerror(rep.error));
+            it_fail("round %d: safe disable %s at step %s: %s", round,
+                    vmeventctl_disable_outcome_name(rep.outcome),
+                    vmeventctl_disable_step_name(rep.failed_step), strerror(errno));
         it_note("round %d: %d events before; disable %s, answered %u, retries %u, unsettled %u, paused %llu us",
                 round, answered, vmeventctl_disable_outcome_name(rep.outcome),
                 rep.answered, rep.retries, rep.unsettled,

@@ -214,6 +214,7 @@ static struct {
 
     unsigned long domid_invalid_ops;
     unsigned long bad_handle_calls;
+    unsigned long freed_under_woken;
 } F;
 
 static void reset_defaults(void);
@@ -760,6 +761,17 @@ static int ring_disable(struct fake_domain *d, struct fake_ring *r)
 
     if ( ring_waiters(d, r) )
         return -EBUSY;
+
+    /*
+     * vm_event.c:194 checks only the wait queue's list.  A sleeper that
+     * wake_up_nr took off it (wait.c:102) and that has not run yet passes
+     * that check; when it runs it puts itself back on the queue of the
+     * ring freed here (wait.c:269-276): a use-after-free in Xen.  Counted,
+     * so that tests can show the library never lets it happen.
+     */
+    for ( i = 0; i < d->nr_vcpus; i++ )
+        if ( d->vcpu[i].woken )
+            F.freed_under_woken++;
 
     /* event_channel.c: free_xen_event_channel -> evtchn_close */
     if ( r->xen_port < FAKE_GUEST_PORTS &&
@@ -1824,6 +1836,11 @@ unsigned long fake_domid_invalid_ops(void)
 {
     ensure_init();
     return F.domid_invalid_ops;
+}
+
+unsigned long fake_ring_freed_under_woken(void)
+{
+    return F.freed_under_woken;
 }
 
 unsigned long fake_bad_handle_calls(void)

@@ -245,6 +245,12 @@ unsigned long fake_domid_invalid_ops(void);
 unsigned long fake_bad_handle_calls(void);
 
 /*
+ * Rings disabled while a wait-queue sleeper Xen had woken had not yet run:
+ * each is a use-after-free on real Xen (vm_event.c:194, wait.c:269-276).
+ */
+unsigned long fake_ring_freed_under_woken(void);
+
+/*
  * Direct xenstore access for tests (not logged, never fails by injection).
  */
 int fake_xs_write(const char *path, const char *value);

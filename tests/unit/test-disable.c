@@ -119,7 +119,9 @@ static void test_never_runs(void)
 
     fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
     /* No autostep: the answered vCPU never gets to run. */
-    tap_is(vmeventctl_ring_disable(r, 30, &rep), 0, "a vCPU that never runs after its answer");
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 30, &rep) == -1 && errno == ETIMEDOUT,
+           "a vCPU that never runs after its answer: -1, ETIMEDOUT");
     tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  outcome unsettled (reply effects may be lost)");
     tap_is(rep.unsettled, 1, "  one unsettled vCPU reported");
     tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  but it is not left waiting");
@@ -136,7 +138,10 @@ static void test_admin_paused(void)
     fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
     fake_domain_set_pause_count(GUEST, 2);  /* an administrator's two pauses */
     fake_set_autostep(1);
-    tap_is(vmeventctl_ring_disable(r, 30, &rep), 0, "disable on a domain someone else paused");
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 30, &rep) == -1 && errno == ETIMEDOUT,
+           "disable on a domain someone else paused: nothing runs, -1, ETIMEDOUT");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  outcome unsettled, ring disabled (2 vCPUs: no sleepers)");
     tap_is(fake_pause_count(GUEST), 2, "  their two pause references are left as found");
     check_left_clean(2, 2, "admin paused");
     vmeventctl_close(h);
@@ -196,6 +201,10 @@ static void stop_on_third_look(const char *fn, void *arg)
         vmeventctl_request_stop(c->h);
 }
 
+/*
+ * A stop request (SIGTERM in an agent) must not shorten the settle: the
+ * answered vCPUs running is what makes the disable safe.
+ */
 static void test_stop_mid_drain(void)
 {
     vmeventctl_handle *h = fx_world(1);
@@ -205,13 +214,29 @@ static void test_stop_mid_drain(void)
 
     fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
     fake_set_call_hook(stop_on_third_look, &c);
-    /* The vCPU never runs, so only the stop can end the settle early. */
-    tap_is(vmeventctl_ring_disable(r, 60000, &rep), 0, "stop requested mid-drain");
+    /* The vCPU never runs: only the timeout may end the settle. */
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 300, &rep) == -1 && errno == ETIMEDOUT,
+           "stop requested mid-drain, vCPU never runs: -1, ETIMEDOUT");
     fake_set_call_hook(NULL, NULL);
-    tap_cmp(rep.total_ns, <, 5000000000ull, "  the settle ended at the stop, not the 60 s timeout");
+    tap_cmp(rep.total_ns, >=, 300000000ull, "  the settle ran to its 300 ms timeout despite the stop");
     tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  outcome unsettled");
     tap_is(rep.ring_disabled, 1, "  the safety steps still ran: ring disabled");
     check_left_clean(1, 0, "stop mid-drain");
+    vmeventctl_close(h);
+
+    h = fx_world(1);
+    r = fx_ring(h);
+    c.h = h;
+    c.getinfo_calls = 0;
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    fake_set_autostep(1);
+    fake_set_call_hook(stop_on_third_look, &c);
+    tap_is(vmeventctl_ring_disable(r, 60000, &rep), 0, "stop requested mid-drain, vCPU runs");
+    fake_set_call_hook(NULL, NULL);
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  outcome clean");
+    tap_cmp(rep.total_ns, <, 5000000000ull, "  done as soon as it settled");
+    check_left_clean(1, 0, "stop mid-drain, vCPU runs");
     vmeventctl_close(h);
 }
 
@@ -247,16 +272,8 @@ static void test_late_requests(unsigned int late)
     fake_set_call_hook(event_at_pause, &c);
     tap_is(vmeventctl_ring_disable(r, 1000, &rep), 0, what);
     fake_set_call_hook(NULL, NULL);
-    if ( late <= 3 )
-    {
-        tap_is(rep.retries, late, "  one unpause-and-settle retry each");
-        tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  clean");
-    }
-    else
-    {
-        tap_is(rep.retries, 3, "  retries bounded at 3");
-        tap_is(rep.outcome, VMEVENTCTL_DISABLE_UNSETTLED, "  then disabled, unsettled");
-    }
+    tap_is(rep.retries, late, "  one unpause-and-settle retry each");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  clean: never disabled right after answers taken under the pause");
     check_left_clean(1, 0, what);
     vmeventctl_close(h);
 }
@@ -274,7 +291,10 @@ static void test_xen_refuses(void)
            "Xen's wait queue not empty: EBUSY");
     tap_is(rep.failed_step, VMEVENTCTL_STEP_DISABLE, "  failed step: disable");
     tap_is(rep.ring_disabled, 0, "  ring still enabled, and said so");
-    check_left_clean(1, 0, "Xen refuses");
+    tap_ok(fx_waiting(1) == 0 && fake_pause_count(GUEST) == 0 && fake_bound_ports() == 0 &&
+           fake_pages_mapped() == 0, "  no vCPU waiting, no pause, port or mapping of ours");
+    tap_ok(fx_record_says(NULL) && !fx_record_says("paused"),
+           "  our record, unmarked, still names the ring's owner (a rescue can take it once we exit)");
     fake_ring_set_waiters(GUEST, 0);
     vmeventctl_close(h);
 }
@@ -337,6 +357,88 @@ static void test_record_order(void)
     vmeventctl_close(h);
 }
 
+/*
+ * Requests arriving at every pause, for ever: the rounds are bounded, and
+ * the last answers taken under the pause are never followed by a disable.
+ */
+static void test_endless_late_requests(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct late_ctx c = { 0, ~0u };
+
+    fake_set_autostep(1);
+    fake_set_call_hook(event_at_pause, &c);
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 100, &rep) == -1 && errno == ETIMEDOUT,
+           "a request at every pause: -1, ETIMEDOUT");
+    fake_set_call_hook(NULL, NULL);
+    tap_is(rep.failed_step, VMEVENTCTL_STEP_FINAL_DRAIN, "  failed at the final drain");
+    tap_is(rep.ring_disabled, 0, "  the ring is left enabled, not disabled behind answers just taken");
+    tap_ok(fx_waiting(1) == 0 && fake_pause_count(GUEST) == 0 && fake_bound_ports() == 0 &&
+           fake_pages_mapped() == 0, "  no vCPU waiting, no pause, port or mapping of ours");
+    tap_ok(fx_record_says(NULL) && !fx_record_says("paused"), "  our unmarked record names the ring");
+    vmeventctl_close(h);
+}
+
+/*
+ * More vCPUs than the ring's 8 slots, every one stopped on a CPUID event:
+ * 8 hold slots and the rest sleep on Xen's wait queue.  Answering wakes
+ * sleepers, which must all have run before the disable, or Xen frees the
+ * ring under them (fake_ring_freed_under_woken).
+ */
+static void test_more_vcpus_than_slots(unsigned int nr_vcpus, int stop_first)
+{
+    vmeventctl_handle *h = fx_world(nr_vcpus);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    unsigned int i, put = 0, queued = 0;
+    char what[96];
+
+    snprintf(what, sizeof(what), "%u vCPUs on an 8-slot ring%s", nr_vcpus,
+             stop_first ? ", stop requested first" : "");
+    for ( i = 0; i < nr_vcpus; i++ )
+        put += fake_vcpu_event(GUEST, i, VM_EVENT_REASON_CPUID) == FAKE_EVENT_PUT;
+    for ( i = 0; i < nr_vcpus; i++ )
+        queued += fake_vcpu_on_wait_queue(GUEST, i) == 1;
+    if ( !tap_ok(put == 8 && queued == nr_vcpus - 8, what) )
+        tap_diag("  put %u (want 8), on the wait queue %u (want %u)", put, queued, nr_vcpus - 8);
+    fake_set_autostep(1);
+    if ( stop_first )
+        vmeventctl_request_stop(h);
+    tap_is(vmeventctl_ring_disable(r, 2000, &rep), 0, "  disabled");
+    tap_is(rep.outcome, VMEVENTCTL_DISABLE_CLEAN, "  outcome clean");
+    tap_is(fake_ring_freed_under_woken(), 0, "  no ring freed under a woken sleeper");
+    check_left_clean(nr_vcpus, 0, what);
+    vmeventctl_close(h);
+}
+
+/*
+ * The same, but the vCPUs never run after their answers (an administrator
+ * paused the domain): a woken sleeper may be among them, so the ring must
+ * not be disabled.
+ */
+static void test_sleepers_never_run(void)
+{
+    vmeventctl_handle *h = fx_world(12);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    unsigned int i;
+
+    for ( i = 0; i < 12; i++ )
+        fake_vcpu_event(GUEST, i, VM_EVENT_REASON_CPUID);
+    errno = 0;
+    tap_ok(vmeventctl_ring_disable(r, 100, &rep) == -1 && errno == ETIMEDOUT,
+           "12 vCPUs that never run after their answers: -1, ETIMEDOUT");
+    tap_is(rep.failed_step, VMEVENTCTL_STEP_SETTLE, "  failed at the settle");
+    tap_is(rep.ring_disabled, 0, "  the ring is left enabled");
+    tap_is(fake_ring_freed_under_woken(), 0, "  no ring freed under a woken sleeper");
+    tap_ok(fake_pause_count(GUEST) == 0 && fake_bound_ports() == 0 && fake_pages_mapped() == 0,
+           "  no pause, port or mapping of ours");
+    vmeventctl_close(h);
+}
+
 int main(void)
 {
     test_pending(1, 0);
@@ -350,6 +452,10 @@ int main(void)
     test_stop_mid_drain();
     test_late_requests(1);
     test_late_requests(5);
+    test_endless_late_requests();
+    test_more_vcpus_than_slots(12, 0);
+    test_more_vcpus_than_slots(16, 1);
+    test_sleepers_never_run();
     test_xen_refuses();
     test_record_order();
     return tap_done();

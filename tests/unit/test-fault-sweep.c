@@ -135,6 +135,13 @@ static void sweep(enum op op)
                      (!rec || !strcmp(rec, "4194305 1 dead-agent"));
                 free(rec);
             }
+            else if ( op == OP_DISABLE && fake_ring_exists(GUEST, FAKE_RING_MONITOR) )
+            {
+                /* A ring left enabled keeps our record, unmarked: it is
+                 * what lets a rescue take the ring once we have exited. */
+                ok = ok && fake_bound_ports() == 0 && fake_pages_mapped() == 0 &&
+                     fx_record_says(NULL) && !fx_record_says("paused");
+            }
             else
                 ok = ok && fx_nothing_left();
             if ( op == OP_ENABLE )
