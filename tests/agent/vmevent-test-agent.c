@@ -50,6 +50,8 @@ static void usage(FILE *f)
             "  -x, --exit-without-disable  on stop, _exit(3) with the ring still enabled\n"
             "  -t, --timeout-ms MS       settle timeout of the safe disable\n"
             "  -p, --progress N          print 'answered N' every N events (default 100)\n"
+            "  -w, --slow MS             wait MS ms before each batch of answers (a slow\n"
+            "                            agent: the ring fills and vCPUs queue)\n"
             "  -v, --verbose             library messages at detail level\n"
             "  -h, --help\n"
             "SIGINT or SIGTERM stops it with the safe disable.\n"
@@ -74,12 +76,13 @@ int main(int argc, char **argv)
         { "exit-without-disable", no_argument, NULL, 'x' },
         { "timeout-ms", required_argument, NULL, 't' },
         { "progress", required_argument, NULL, 'p' },
+        { "slow", required_argument, NULL, 'w' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     unsigned long max_events = 0, stop_answering = 0, progress = 100;
-    unsigned long duration_s = 0, timeout_ms = 0, answered = 0;
+    unsigned long duration_s = 0, timeout_ms = 0, answered = 0, slow_ms = 0;
     int exit_without_disable = 0, verbose = 0, c, rc = 0;
     xentoollog_logger_stdiostream *logger;
     struct vmeventctl_disable_report rep;
@@ -88,7 +91,7 @@ int main(int argc, char **argv)
     uint32_t domid;
     uint64_t end_ms = 0;
 
-    while ( (c = getopt_long(argc, argv, "n:d:s:xt:p:vh", opts, NULL)) != -1 )
+    while ( (c = getopt_long(argc, argv, "n:d:s:xt:p:w:vh", opts, NULL)) != -1 )
     {
         switch ( c )
         {
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
         case 'x': exit_without_disable = 1; break;
         case 't': timeout_ms = strtoul(optarg, NULL, 0); break;
         case 'p': progress = strtoul(optarg, NULL, 0); break;
+        case 'w': slow_ms = strtoul(optarg, NULL, 0); break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -165,6 +169,12 @@ int main(int argc, char **argv)
         }
         if ( n == 0 || (stop_answering && answered >= stop_answering) )
             continue;
+        if ( slow_ms )
+        {
+            struct timespec ts = { (time_t)(slow_ms / 1000), (long)(slow_ms % 1000) * 1000000L };
+
+            nanosleep(&ts, NULL);
+        }
 
         n = vmeventctl_ring_answer_all(r, NULL, NULL);
         if ( n < 0 )
