@@ -117,6 +117,16 @@ const char *vmeventctl__event_name(unsigned int ev);
  * Returns how many; vmeventctl_ring_notify() publishes them.
  */
 int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r);
+/*
+ * xc_monitor_enable for a caller that holds a pause reference on domid
+ * (taken before the call).  libxc can return NULL after Xen enabled the
+ * ring; such a ring is found with the resume probe and disabled again.
+ * Returns the page, or NULL with xc_monitor_enable's errno (the caller
+ * logs it); *ring_left: 1 if a ring libxc enabled may still be there
+ * (logged against step).
+ */
+void *vmeventctl__monitor_enable(vmeventctl_handle *h, uint32_t domid,
+                                 const char *step, uint32_t *port, int *ring_left);
 
 /* owner.c */
 /* The record's xenstore path for domid (80 bytes are enough). */

@@ -157,17 +157,25 @@ static int step_disable_dead(struct rescue_ctx *c)
     return 0;
 }
 
-/* Step 4: a fresh ring, one answer per vCPU, 8 per batch. */
+/*
+ * Step 4: a fresh ring, one answer per vCPU, 8 per batch.  Our pause, held
+ * since step 1, keeps requests off a ring that libxc enabled and then
+ * failed on: vmeventctl__monitor_enable finds it and disables it again.
+ */
 static void *step_enable_fresh(struct rescue_ctx *c)
 {
     uint32_t port;
-    void *page = xc_monitor_enable(c->h->xch, c->domid, &port);
+    int ring_left;
+    void *page = vmeventctl__monitor_enable(c->h, c->domid, "rescue: enable fresh ring",
+                                            &port, &ring_left);
 
     if ( !page )
     {
         LOGE(c->h, c->domid, "rescue: enable fresh ring",
              "xc_monitor_enable failed; waiting vCPUs stay frozen until a rescue with no-ring succeeds");
         fail(c, VMEVENTCTL_RESCUE_STEP_ENABLE_FRESH, errno);
+        if ( ring_left )
+            c->rep->guest_changed = 1;
         return NULL;
     }
     c->rep->guest_changed = 1;

@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+/* xc_hvm_inject_trap, the call xen-access re-injects a breakpoint with. */
+#define XC_WANT_COMPAT_DEVICEMODEL_API
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -115,7 +118,8 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     xc_domaininfo_t info;
     xenevtchn_port_or_error_t port;
     char *prev = NULL;
-    int saved;
+    unsigned int attempt;
+    int saved, paused = 0, ring_left = 0;
 
     if ( flags || (kind != VMEVENTCTL_RING_MONITOR &&
                    kind != VMEVENTCTL_RING_PAGING &&
@@ -147,16 +151,29 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
         goto err_log;
 
     /*
-     * xc_monitor_enable pauses the domain, maps the ring gfn, enables and
-     * removes the gfn from the guest (XSA-99), then unpauses.  Our record
-     * comes first and says "paused 1": killed inside it, libxc's pause
-     * reference leaks, and the record is what lets a rescue release it
-     * (docs/findings.md #4).  EBUSY: a ring exists, whether a live agent's
-     * or one whose agent died.
+     * Our record comes first and says "paused 2": our own pause reference
+     * (below) and libxc's inside xc_monitor_enable.  Killed while either
+     * is held, the record is what lets a rescue release it
+     * (docs/findings.md #4).
      */
-    if ( vmeventctl__owner_claim(h, domid, &info, 1, &prev) )
+    if ( vmeventctl__owner_claim(h, domid, &info, 2, &prev) )
         goto err;
-    r->page = xc_monitor_enable(h->xch, domid, &r->xen_port);
+    /*
+     * Held from before the enable until the shared indices are set and our
+     * port is bound.  xc_monitor_enable unpauses the domain before it
+     * returns, and neither Xen (vm_event_enable: FRONT_RING_INIT only) nor
+     * libxc initialises the shared indices: a request produced in between
+     * (by a mem_access restriction another tool left, say) would be wiped
+     * by SHARED_RING_INIT and its vCPU would wait for ever.  Held, too, so
+     * that an enable undone below has no request on its ring.
+     */
+    if ( xc_domain_pause(h->xch, domid) )
+    {
+        LOGE(h, domid, "enable", "xc_domain_pause failed; nothing was changed");
+        goto err_record;
+    }
+    paused = 1;
+    r->page = vmeventctl__monitor_enable(h, domid, "enable", &r->xen_port, &ring_left);
     if ( !r->page )
     {
         if ( errno == EBUSY )
@@ -164,8 +181,11 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
                  "a monitor ring already exists: another agent owns it, or its agent died (xen-vmevent-drain status shows which)");
         else
             LOGE(h, domid, "enable", "xc_monitor_enable failed");
-        goto err_record;
+        goto err_unpause;
     }
+
+    SHARED_RING_INIT((vm_event_sring_t *)r->page);
+    BACK_RING_INIT(&r->back, (vm_event_sring_t *)r->page, XC_PAGE_SIZE);
 
     port = xenevtchn_bind_interdomain(h->xce, domid, r->xen_port);
     if ( port < 0 )
@@ -177,16 +197,29 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     r->port = (evtchn_port_t)port;
     r->bound = 1;
 
-    /*
-     * No event source is on yet, so nothing can be on the ring: initialise
-     * the shared indices and our back ring over the page Xen fronts.
-     */
-    SHARED_RING_INIT((vm_event_sring_t *)r->page);
-    BACK_RING_INIT(&r->back, (vm_event_sring_t *)r->page, XC_PAGE_SIZE);
-
-    /* libxc's pause is released: the record stands without its mark. */
-    if ( vmeventctl__owner_write(h, domid, 0) )
+    if ( xc_domain_unpause(h->xch, domid) )
+    {
+        /* Still held: take the ring down while nothing can use it. */
+        LOGE(h, domid, "enable", "xc_domain_unpause failed; taking the ring down again");
         goto err_disable;
+    }
+    paused = 0;
+
+    /* Both pause references are released: the record stands without its mark. */
+    if ( vmeventctl__owner_write(h, domid, 0) )
+    {
+        /*
+         * The guest runs again, so a request may be on the ring by now:
+         * only the safe disable takes the ring down without freezing its
+         * vCPU.  It removes the record too.
+         */
+        saved = errno;
+        free(prev);
+        vmeventctl__ring_link(h, r);
+        vmeventctl_ring_disable(r, 0, NULL);
+        errno = saved;
+        return NULL;
+    }
     free(prev);
 
     vmeventctl__ring_link(h, r);
@@ -198,10 +231,37 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
     saved = errno;
     vmeventctl__ring_unbind(r);
     munmap(r->page, XC_PAGE_SIZE);
-    /* Nothing was turned on, so no request can be waiting for an answer. */
+    /*
+     * Our pause has been held since before the enable, so no vCPU ran with
+     * the ring there and no request can be waiting for an answer.
+     */
     if ( xc_monitor_disable(h->xch, domid) )
     {
         LOGE(h, domid, "enable", "undo: xc_monitor_disable failed; the ring is left enabled");
+        ring_left = 1;
+    }
+    errno = saved;
+ err_unpause:
+    saved = errno;
+    for ( attempt = 0; paused && attempt < 3; attempt++ )
+    {
+        if ( xc_domain_unpause(h->xch, domid) == 0 )
+            paused = 0;
+        else
+            LOGE(h, domid, "enable", "undo: xc_domain_unpause failed (attempt %u of 3)",
+                 attempt + 1);
+    }
+    if ( paused )
+    {
+        /* The record keeps its mark: a rescue can release the reference. */
+        LOG(h, XTL_CRITICAL, -1, domid, "enable",
+            "the domain is left paused by our reference: run 'xl unpause %u'", domid);
+        free(prev);
+        errno = saved;
+        goto err;
+    }
+    if ( ring_left )
+    {
         /* Our record, unmarked, names the ring's owner: a rescue can take it. */
         free(prev);
         prev = NULL;
@@ -226,6 +286,51 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
         free(r->vcpus);
         free(r);
     }
+    errno = saved;
+    return NULL;
+}
+
+void *vmeventctl__monitor_enable(vmeventctl_handle *h, uint32_t domid,
+                                 const char *step, uint32_t *port, int *ring_left)
+{
+    void *page;
+    int saved;
+
+    *ring_left = 0;
+    /* libxc sets *port only once Xen's enable succeeded (xc_vm_event_control). */
+    *port = ~(uint32_t)0;
+    page = xc_monitor_enable(h->xch, domid, port);
+    if ( page || *port == ~(uint32_t)0 )
+        return page;
+
+    /*
+     * Xen enabled a ring, then libxc failed: taking the ring's gfn out of
+     * the guest's physmap, or its own unpause (xc_vm_event.c,
+     * xc_vm_event_enable), and unmapped the page.  Nobody would ever
+     * disable that ring.  The caller's pause, held since before the
+     * enable, keeps requests off it; the resume probe says whether it is
+     * there (ENODEV: no ring, as on a dying domain, whose enable does
+     * nothing and answers 0).
+     */
+    saved = errno;
+    if ( xc_monitor_resume(h->xch, domid) )
+    {
+        if ( errno != ENODEV )
+        {
+            LOGE(h, domid, step,
+                 "xc_monitor_enable failed after Xen enabled the ring, and the probe for it (xc_monitor_resume) failed: a ring may be left enabled");
+            *ring_left = 1;
+        }
+    }
+    else if ( xc_monitor_disable(h->xch, domid) )
+    {
+        LOGE(h, domid, step,
+             "xc_monitor_enable failed after Xen enabled the ring, and xc_monitor_disable failed: the ring is left enabled");
+        *ring_left = 1;
+    }
+    else
+        LOG(h, XTL_INFO, -1, domid, step,
+            "xc_monitor_enable failed after Xen enabled the ring: that ring is disabled again");
     errno = saved;
     return NULL;
 }
@@ -448,6 +553,39 @@ static void fill_response(vm_event_response_t *rsp,
     }
 }
 
+/* The #BP vector, xen-access's X86_TRAP_INT3. */
+#define X86_VECTOR_BP 3
+
+/*
+ * A software breakpoint event leaves the vCPU's RIP on the INT3 and
+ * injects nothing: VMX and SVM hand the #BP to the guest only when no
+ * event was sent (vmx/vmx.c vmx_vmexit_handler, TRAP_int3; svm/svm.c
+ * svm_vmexit_handler, VMEXIT_EXCEPTION_BP), and the event is always
+ * synchronous (hvm/monitor.c hvm_monitor_debug).  A bare answer runs the
+ * INT3 again: a new event, for as long as the monitor is on.  So the
+ * default answer re-injects the #BP as xen-access does, with the type and
+ * instruction length Xen put in the request.  Xen stores it for the vCPU
+ * (hvm/dm.c inject_event) and delivers it when the vCPU next enters the
+ * guest (hvm/hvm.c hvm_do_resume): it must be queued before the answer
+ * lets the vCPU go, or the vCPU may run the INT3 first.
+ * Returns 0, or -1 with the errno of xc_hvm_inject_trap (logged).
+ */
+static int reinject_breakpoint(vmeventctl_ring *r, const vm_event_request_t *req,
+                               const char *step)
+{
+    if ( req->reason != VM_EVENT_REASON_SOFTWARE_BREAKPOINT ||
+         !(req->flags & VM_EVENT_FLAG_VCPU_PAUSED) )
+        return 0;
+    if ( xc_hvm_inject_trap(r->h->xch, r->domid, (int)req->vcpu_id, X86_VECTOR_BP,
+                            req->u.software_breakpoint.type, ~(uint32_t)0,
+                            (uint8_t)req->u.software_breakpoint.insn_length, 0) == 0 )
+        return 0;
+    LOGE(r->h, r->domid, step,
+         "cannot re-inject the breakpoint vCPU %u stopped on (xc_hvm_inject_trap); it will run the INT3 again",
+         req->vcpu_id);
+    return -1;
+}
+
 static void commit_response(vmeventctl_ring *r, const vm_event_response_t *rsp)
 {
     r->back.rsp_prod_pvt++;
@@ -483,6 +621,8 @@ int vmeventctl__ring_answer_outstanding(vmeventctl_ring *r)
             r->queued++;
             continue;
         }
+        /* A failed re-injection still gets its answer: its vCPU must not stay frozen. */
+        reinject_breakpoint(r, &req, "answer");
         fill_response(rsp, &req, 0);
         commit_response(r, rsp);
         n++;
@@ -495,10 +635,18 @@ int vmeventctl_ring_put_response(vmeventctl_ring *r,
                                  const vm_event_request_t *req,
                                  uint32_t extra_flags)
 {
-    vm_event_response_t *rsp = next_response(r, unanswered_slot(r, req));
+    vm_event_response_t *rsp;
 
-    if ( !rsp )
+    /* Checked first: no re-injection for a request that is not there. */
+    if ( r->back.rsp_prod_pvt == r->back.req_cons )
+    {
+        errno = ENOSPC;
         return -1;
+    }
+    /* Nothing queued on failure: the request stays unanswered, in its slot. */
+    if ( reinject_breakpoint(r, req, "answer") )
+        return -1;
+    rsp = next_response(r, unanswered_slot(r, req));
     fill_response(rsp, req, extra_flags);
     commit_response(r, rsp);
     return 0;
@@ -526,7 +674,7 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
                                void *arg)
 {
     vm_event_request_t req;
-    int answered = 0, rc;
+    int answered = 0, rc, inject_errno = 0;
 
     for ( ;; )
     {
@@ -550,6 +698,13 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
         }
         if ( rc < 0 )
             goto out;
+        /*
+         * The request was consumed here and the caller never sees it: a
+         * failed re-injection still gets its answer, so that its vCPU does
+         * not stay frozen (it runs the INT3 again), and the batch goes on.
+         */
+        if ( reinject_breakpoint(r, &req, "answer") && !inject_errno )
+            inject_errno = errno;
         /* The request just read, in the slot before our consumer index. */
         rsp = next_response(r, r->back.req_cons - 1);
         fill_response(rsp, &req, 0);
@@ -563,6 +718,11 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
         answered++;
     }
     rc = answered;
+    if ( inject_errno )
+    {
+        errno = inject_errno;
+        rc = -1;
+    }
  out:
     /* One notify for the whole batch. */
     if ( vmeventctl_ring_notify(r) )

@@ -229,13 +229,22 @@ int vmeventctl_ring_get_request(vmeventctl_ring *r, vm_event_request_t *req);
  * The default answer lets the guest go on as if unmonitored: for a CPUID
  * request, whose result Xen has already put in the registers while leaving
  * RIP on the instruction, it also sets VM_EVENT_FLAG_SET_REGISTERS with the
- * request's registers and RIP past the instruction.  Other reasons are
- * answered bare, so the vCPU re-executes what trapped.
+ * request's registers and RIP past the instruction.  For a software
+ * breakpoint, where Xen leaves RIP on the INT3 and injects nothing, it
+ * first re-injects the #BP into the guest, as xen-access does
+ * (xc_hvm_inject_trap: vector 3, the request's type and insn_length), so
+ * that the guest sees its breakpoint and the vCPU does not run the INT3
+ * again and trap again for ever.  Other reasons are answered bare, so the
+ * vCPU re-executes what trapped.
  * Requests may be answered in any order (Xen matches an answer to its
  * vCPU by vcpu_id): the library keeps every request read and not yet
  * answered in a slot of its own, and the safe disable answers those.
  * The answer reaches Xen on vmeventctl_ring_notify().
- * Returns 0, or -1 with errno ENOSPC if there is no request to answer.
+ * Returns 0, or -1 with errno: ENOSPC if there is no request to answer;
+ * or the errno of xc_hvm_inject_trap when a breakpoint could not be
+ * re-injected (logged): then nothing is queued and the request stays
+ * unanswered, to be answered again (which retries the injection) or by
+ * the safe disable.
  */
 int vmeventctl_ring_put_response(vmeventctl_ring *r,
                                  const vm_event_request_t *req,
@@ -254,8 +263,12 @@ int vmeventctl_ring_notify(vmeventctl_ring *r);
  * would (cb may be NULL, or may adjust rsp's flags and data but not its
  * version or vcpu_id), then publishes and notifies once.
  * A malformed request is skipped (see vmeventctl_ring_get_request()).
+ * A software breakpoint whose #BP could not be re-injected is answered all
+ * the same (logged; its vCPU runs the INT3 again and traps again) and the
+ * batch goes on.
  * Returns the number of requests answered, or -1 with errno EIO (corrupt
- * indices) or the errno of the notify.
+ * indices), the errno of the first failed re-injection (every answer of
+ * the batch is still published and notified), or the errno of the notify.
  */
 typedef void vmeventctl_request_cb(const vm_event_request_t *req,
                                    vm_event_response_t *rsp, void *arg);

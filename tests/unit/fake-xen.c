@@ -14,6 +14,8 @@
  * SPDX-License-Identifier: LGPL-2.1-only
  */
 #define _GNU_SOURCE
+/* xc_hvm_inject_trap is declared for users of the compat API only. */
+#define XC_WANT_COMPAT_DEVICEMODEL_API
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +103,11 @@ struct fake_vcpu {
      * reads running=0, as on Xen, so "running" proves it ran.
      */
     int on_cpu;
+    /* RIP left on an INT3 by a sync breakpoint event (vmx.c TRAP_int3). */
+    int at_int3;
+    /* v->arch.hvm.inject_event, set by xc_hvm_inject_trap (dm.c). */
+    int inject_pending;
+    uint8_t inject_vector;
 };
 
 struct fake_ring {
@@ -201,6 +208,8 @@ static struct {
     int nth_err;
     struct fail_rule rule[FAKE_MAX_FAIL_RULES];
     unsigned int fired;
+    unsigned int after_enable_nth;  /* fake_fail_after_enable() */
+    int after_enable_err;
 
     fake_call_hook *hook;
     void *hook_arg;
@@ -667,6 +676,13 @@ static int monitor_traps_finish(struct fake_domain *d, struct fake_ring *r,
         req->flags |= VM_EVENT_FLAG_VCPU_PAUSED;
         v->vm_event_pause_count++;
         v->on_cpu = 0;
+        /*
+         * vmx.c vmx_vmexit_handler (TRAP_int3), svm.c svm_vmexit_handler
+         * (VMEXIT_EXCEPTION_BP): once an event is sent, RIP stays on the
+         * INT3 and no #BP is propagated.
+         */
+        if ( req->reason == VM_EVENT_REASON_SOFTWARE_BREAKPOINT )
+            v->at_int3 = 1;
     }
     v->events++;
     ring_put_request(d, r, v, req);
@@ -1420,6 +1436,37 @@ static void step_domain(struct fake_domain *d)
             monitor_traps_finish(d, r, i, &v->pending_req, v->pending_sync);
     }
 
+    /*
+     * hvm.c: hvm_do_resume delivers an event injected with
+     * xc_hvm_inject_trap when the vCPU next enters the guest, before guest
+     * code runs.  A vCPU left on an INT3 with nothing injected runs it
+     * again: a new event while the monitor is on, else the guest's own #BP
+     * (hvm/monitor.c hvm_monitor_debug answers 0, vmx_propagate_intr).
+     */
+    for ( i = 0; i < d->nr_vcpus; i++ )
+    {
+        struct fake_vcpu *v = &d->vcpu[i];
+
+        if ( !vcpu_running(d, v) || v->woken )
+            continue;
+        if ( v->inject_pending )
+        {
+            v->inject_pending = 0;
+            d->st.injected++;
+            if ( v->at_int3 && v->inject_vector == 3 )
+                d->st.bp_delivered++;
+            v->at_int3 = 0;
+        }
+        else if ( v->at_int3 )
+        {
+            v->at_int3 = 0;
+            d->st.int3_rerun++;
+            if ( fake_vcpu_event(d->domid, i, VM_EVENT_REASON_SOFTWARE_BREAKPOINT) ==
+                 FAKE_EVENT_IGNORED )
+                d->st.bp_delivered++;
+        }
+    }
+
     for ( i = 0; i < d->nr_vcpus; i++ )
     {
         struct fake_vcpu *v = &d->vcpu[i];
@@ -1546,6 +1593,8 @@ static int vcpu_event(uint32_t domid, uint32_t vcpu, uint32_t reason,
     case VM_EVENT_REASON_SOFTWARE_BREAKPOINT:
         req.u.software_breakpoint.gfn = req.data.regs.x86.rip >> 12;
         req.u.software_breakpoint.insn_length = 1;
+        /* vmx.c and svm.c pass X86_EVENTTYPE_SW_EXCEPTION as the type */
+        req.u.software_breakpoint.type = XEN_DMOP_EVENT_sw_exc;
         break;
     default:
         break;
@@ -1950,11 +1999,19 @@ void fake_fail_clear(void)
 
     ensure_init();
     F.nth_remaining = 0;
+    F.after_enable_nth = 0;
     for ( i = 0; i < FAKE_MAX_FAIL_RULES; i++ )
     {
         free((void *)F.rule[i].fn);
         memset(&F.rule[i], 0, sizeof(F.rule[i]));
     }
+}
+
+void fake_fail_after_enable(unsigned int n, int err)
+{
+    ensure_init();
+    F.after_enable_nth = n;
+    F.after_enable_err = err;
 }
 
 unsigned int fake_fail_fired(void)
@@ -2384,6 +2441,22 @@ void *xc_monitor_enable(xc_interface *xch, uint32_t domain_id, uint32_t *port)
         errno = -rc;
         return NULL;
     }
+    if ( F.after_enable_nth && --F.after_enable_nth == 0 )
+    {
+        /*
+         * xc_vm_event.c: xc_vm_event_enable after XEN_VM_EVENT_ENABLE
+         * succeeded (*port is set): xc_domain_decrease_reservation_exact
+         * or the final xc_domain_unpause failed.  libxc unmaps the page
+         * and returns NULL; Xen's ring stays enabled.  The model releases
+         * libxc's pause all the same: with the caller's own reference held
+         * that unpause can only fail for a domain that is gone.
+         */
+        F.fired++;
+        munmap(lib_view, FAKE_PAGE_SIZE);
+        page_forget(lib_view);
+        errno = F.after_enable_err;
+        return NULL;
+    }
 
     return lib_view;
 }
@@ -2519,6 +2592,56 @@ int xc_monitor_privileged_call(xc_interface *xch, uint32_t domain_id,
 {
     return monitor_toggle(xch, "xc_monitor_privileged_call", domain_id,
                           XEN_DOMCTL_MONITOR_EVENT_PRIVILEGED_CALL, enable);
+}
+
+/*
+ * xc_devicemodel_compat.c: xc_hvm_inject_trap -> XEN_DMOP_inject_event.
+ * dm.c: dm_op: ESRCH without the domain, EPERM for the caller's own
+ * (rcu_lock_remote_domain_by_id), EINVAL for a PV guest; inject_event:
+ * EINVAL for a vCPU beyond the domain's, EBUSY while an event injected
+ * earlier has not been delivered yet.  Delivered in fake_domain_step()
+ * (hvm.c: hvm_do_resume).
+ */
+int xc_hvm_inject_trap(xc_interface *xch, uint32_t domid, int vcpu, uint8_t vector,
+                       uint8_t type, uint32_t error_code, uint8_t insn_len, uint64_t cr2)
+{
+    struct fake_domain *d;
+    struct fake_vcpu *v;
+
+    (void)type;
+    (void)error_code;
+    (void)insn_len;
+    (void)cr2;
+    if ( enter("xc_hvm_inject_trap", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_hvm_inject_trap") )
+        return -1;
+    d = find_domain(domid);
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    if ( domid == 0 )
+    {
+        errno = EPERM;
+        return -1;
+    }
+    if ( !is_hvm(d) || vcpu < 0 || (unsigned int)vcpu >= d->nr_vcpus )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    v = &d->vcpu[vcpu];
+    if ( v->inject_pending )
+    {
+        errno = EBUSY;
+        return -1;
+    }
+    v->inject_pending = 1;
+    v->inject_vector = vector;
+
+    return 0;
 }
 
 /*
@@ -3253,6 +3376,15 @@ static const struct {
     { "xc_monitor_cpuid",          { EPERM, EOPNOTSUPP, EINVAL } },
     { "xc_monitor_software_breakpoint", { EPERM, EOPNOTSUPP, EINVAL } },
     { "xc_monitor_resume",         { ENODEV, EPERM } },
+    /* dm.c: dm_op, inject_event */
+    { "xc_hvm_inject_trap",        { EBUSY, EINVAL, ESRCH, EPERM } },
+    /*
+     * xc_monitor_enable failing after Xen enabled the ring
+     * (fake_fail_after_enable): xc_domain_decrease_reservation_exact's
+     * EINVAL (the page was not removed), ENOMEM (its bounce buffer) or
+     * ESRCH, or the final xc_domain_unpause's ESRCH or EPERM.
+     */
+    { "xc_monitor_enable:after",   { EINVAL, ENOMEM, ESRCH, EPERM } },
     { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
     { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
     { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },

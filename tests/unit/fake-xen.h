@@ -212,6 +212,10 @@ struct fake_ring_stats {
     unsigned long avail_negative;   /* Xen would BUG_ON() here */
     unsigned long enables;          /* rings created */
     unsigned long disables;         /* rings destroyed by xc_monitor_disable */
+    /* Software breakpoints (per domain, since reset). */
+    unsigned long injected;         /* xc_hvm_inject_trap events delivered */
+    unsigned long bp_delivered;     /* #BPs the guest took after an event */
+    unsigned long int3_rerun;       /* INT3s run again: nothing injected */
 };
 /* Fills *st for domid's monitor ring. */
 int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st);
@@ -271,6 +275,12 @@ void fake_fail_nth_call(unsigned int n, int err);
 /* The n-th call of function fn from now fails with err; n == 0 fails every
  * call of fn until fake_fail_clear().  Up to 16 rules. */
 int fake_fail_func(const char *fn, unsigned int n, int err);
+
+/* The n-th xc_monitor_enable from now that Xen would let succeed enables
+ * the ring in Xen and then answers NULL with err, as libxc does when
+ * removing the ring's gfn from the physmap or its final unpause fails
+ * (xc_vm_event.c: xc_vm_event_enable).  Cleared by fake_fail_clear(). */
+void fake_fail_after_enable(unsigned int n, int err);
 
 /* Removes every fault rule. */
 void fake_fail_clear(void);

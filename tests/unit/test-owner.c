@@ -23,9 +23,10 @@ static void set_record(long pid, unsigned long long start, const char *comm)
  * Enable and records it did not write: a live owner's is never touched, a
  * dead owner that may have left the domain paused is sent to a rescue, and
  * a dead owner's record comes back when the enable fails.  The record says
- * "paused 1" while xc_monitor_enable runs (libxc pauses inside it).
+ * "paused 2" from before enable's own pause until after its release, and
+ * so while xc_monitor_enable runs (libxc pauses inside it).
  */
-static unsigned int enable_marked, enable_calls;
+static unsigned int enable_marked, enable_calls, enable_pauses_marked, enable_pauses;
 
 static void watch_enable(const char *fn, void *arg)
 {
@@ -33,7 +34,12 @@ static void watch_enable(const char *fn, void *arg)
     if ( !strcmp(fn, "xc_monitor_enable") )
     {
         enable_calls++;
-        enable_marked += fx_record_says(" paused 1");
+        enable_marked += fx_record_says(" paused 2");
+    }
+    if ( !strcmp(fn, "xc_domain_pause") || !strcmp(fn, "xc_domain_unpause") )
+    {
+        enable_pauses++;
+        enable_pauses_marked += fx_record_says(" paused 2");
     }
 }
 
@@ -46,7 +52,11 @@ static void test_enable_and_records(void)
     fake_set_call_hook(watch_enable, NULL);
     r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
     tap_ok(r && enable_calls == 1 && enable_marked == 1,
-           "enable: the record says 'paused 1' while xc_monitor_enable runs");
+           "enable: the record says 'paused 2' while xc_monitor_enable runs");
+    tap_ok(enable_pauses == 2 && enable_pauses_marked == 2,
+           "  and while enable takes and releases its own pause");
+    tap_ok(fx_record_says(NULL) && !fx_record_says("paused"),
+           "  and no more once the enable is done");
     rec = fake_xs_read(RECORD);
     tap_ok(rec && !strstr(rec, "paused"), "  and loses the mark once the ring is up");
     free(rec);

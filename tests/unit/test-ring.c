@@ -227,6 +227,187 @@ static void test_corrupt(void)
     vmeventctl_close(h);
 }
 
+/*
+ * Enable holds a pause from before xc_monitor_enable until the ring's
+ * shared indices are set and our port is bound: libxc unpauses the domain
+ * before it returns, and a request produced before SHARED_RING_INIT would
+ * be wiped, its vCPU waiting for ever.
+ */
+static int hook_pause_at_enable = -1, hook_event_at_bind = -2, hook_init_at_unpause = -1;
+
+static void watch_enable_window(const char *fn, void *arg)
+{
+    vm_event_sring_t *sring;
+
+    (void)arg;
+    if ( !strcmp(fn, "xc_monitor_enable") )
+        hook_pause_at_enable = fake_pause_count(GUEST);
+    else if ( !strcmp(fn, "xenevtchn_bind_interdomain") )
+    {
+        /* The first moment after xc_monitor_enable returned. */
+        vm_event_request_t tmpl = { .reason = VM_EVENT_REASON_GUEST_REQUEST };
+
+        errno = 0;
+        hook_event_at_bind = fake_vcpu_event_ex(GUEST, 0, &tmpl, 1);
+        if ( hook_event_at_bind < 0 )
+            hook_event_at_bind = -errno;
+    }
+    else if ( !strcmp(fn, "xc_domain_unpause") && hook_init_at_unpause < 0 &&
+              (sring = fake_ring_page(GUEST)) )
+        hook_init_at_unpause = sring->req_event == 1 && sring->rsp_event == 1;
+}
+
+static void test_enable_pause_window(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    vmeventctl_ring *r;
+
+    fake_set_call_hook(watch_enable_window, NULL);
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    fake_set_call_hook(NULL, NULL);
+    tap_ok(r != NULL, "enable with the pause window watched");
+    tap_is(hook_pause_at_enable, 1, "  our pause is held when xc_monitor_enable starts");
+    tap_is(hook_event_at_bind, -EAGAIN,
+           "  no vCPU can put a request between libxc's unpause and the ring's initialisation");
+    tap_is(hook_init_at_unpause, 1, "  the shared indices are set before our pause is released");
+    tap_is(fake_pause_count(GUEST), 0, "  and no pause is left");
+    vmeventctl_ring_disable(r, 50, NULL);
+    vmeventctl_close(h);
+}
+
+/*
+ * libxc returns NULL after Xen enabled the ring when the gfn's removal or
+ * its final unpause fails (xc_vm_event.c, xc_vm_event_enable).  The enable
+ * finds that ring with the resume probe and disables it.
+ */
+static void test_enable_null_after_xen_enabled(void)
+{
+    vmeventctl_handle *h = fx_world(1);
+    struct fake_ring_stats st;
+    vmeventctl_ring *r;
+
+    fake_fail_after_enable(1, EINVAL);
+    errno = 0;
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(!r && errno == EINVAL, "xc_monitor_enable NULL after Xen enabled the ring: NULL, its errno");
+    fake_ring_stats(GUEST, &st);
+    tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0 && st.enables == 1 && st.disables == 1,
+           "  the ring Xen enabled is disabled again");
+    tap_ok(fx_nothing_left() && fake_pause_count(GUEST) == 0, "  no record, port, mapping or pause left");
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    tap_ok(r != NULL, "  a later enable succeeds (no EBUSY)");
+    if ( r )
+        vmeventctl_ring_disable(r, 50, NULL);
+
+    /* The probe cannot tell: the ring may be there; our record names it. */
+    fake_fail_after_enable(1, ENOMEM);
+    fake_fail_func("xc_monitor_resume", 1, EPERM);
+    errno = 0;
+    r = vmeventctl_ring_enable(h, GUEST, VMEVENTCTL_RING_MONITOR, 0);
+    fake_fail_clear();
+    tap_ok(!r && errno == ENOMEM, "the probe failing too: NULL with the enable's errno");
+    tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1 && fx_record_says(NULL) &&
+           !fx_record_says("paused") && fake_pause_count(GUEST) == 0,
+           "  the ring stays, named by our unmarked record, and no pause is left");
+    fake_xs_write(RECORD, "4194305 1 dead-agent"); /* as if we had exited */
+    tap_is(vmeventctl_rescue(h, GUEST, 0, NULL), 0, "  which a rescue takes once the owner is gone");
+    vmeventctl_close(h);
+}
+
+/*
+ * Software breakpoints: Xen leaves RIP on the INT3 and injects nothing, so
+ * the default answer re-injects the #BP (as xen-access), before the answer
+ * reaches Xen.  The fake runs an INT3 again when its vCPU resumes with
+ * nothing injected (fake-xen.c: step_domain).
+ */
+static unsigned int injects_at_notify;
+
+static void count_injects_at_notify(const char *fn, void *arg)
+{
+    (void)arg;
+    if ( !strcmp(fn, "xenevtchn_notify") )
+        injects_at_notify = fake_call_count("xc_hvm_inject_trap");
+}
+
+static void test_breakpoint(void)
+{
+    vmeventctl_handle *h = fx_world(2);
+    vmeventctl_ring *r = fx_ring(h);
+    vm_event_request_t req;
+    struct fake_ring_stats st;
+
+    tap_is(vmeventctl_ring_monitor(r, VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT, 1), 0,
+           "software breakpoints on");
+    tap_is(fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_SOFTWARE_BREAKPOINT), FAKE_EVENT_PUT,
+           "an INT3 on vCPU 0");
+    tap_is(vmeventctl_ring_get_request(r, &req), 1, "  read it");
+    tap_is(req.u.software_breakpoint.insn_length, 1, "  insn_length 1, as Xen fills it");
+    tap_is(vmeventctl_ring_put_response(r, &req, 0), 0, "answer it with the default answer");
+    tap_is(fake_call_count("xc_hvm_inject_trap"), 1, "  the #BP is re-injected at once");
+    fake_set_call_hook(count_injects_at_notify, NULL);
+    vmeventctl_ring_notify(r);
+    fake_set_call_hook(NULL, NULL);
+    tap_is(injects_at_notify, 1, "  before the answer reaches Xen");
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.bp_delivered == 1 && st.int3_rerun == 0, "  the guest takes its #BP; the INT3 is not run again");
+    tap_is(vmeventctl_ring_get_request(r, &req), 0, "  and no new event follows");
+
+    /* answer_all: the same, for a batch. */
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
+    tap_is(vmeventctl_ring_answer_all(r, NULL, NULL), 2, "answer_all answers two breakpoints");
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.bp_delivered == 3 && st.int3_rerun == 0 && fx_waiting(2) == 0,
+           "  both #BPs reach the guest, no INT3 runs again");
+
+    /* A failed injection: put_response queues nothing, a retry works. */
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
+    vmeventctl_ring_get_request(r, &req);
+    fake_fail_func("xc_hvm_inject_trap", 1, EBUSY);
+    errno = 0;
+    tap_ok(vmeventctl_ring_put_response(r, &req, 0) == -1 && errno == EBUSY,
+           "re-injection failing: put_response -1 with its errno");
+    vmeventctl_ring_notify(r);
+    tap_is(fake_vcpu_vm_event_paused(GUEST, 1), 1, "  nothing was answered: vCPU 1 still waits");
+    tap_is(vmeventctl_ring_put_response(r, &req, 0), 0, "  answered again: the injection is retried");
+    vmeventctl_ring_notify(r);
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.bp_delivered == 4 && st.int3_rerun == 0 && fx_waiting(2) == 0, "  and the #BP is delivered");
+
+    /* answer_all with a failed injection answers all the same: no freeze. */
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
+    fake_fail_func("xc_hvm_inject_trap", 1, EBUSY);
+    errno = 0;
+    tap_ok(vmeventctl_ring_answer_all(r, NULL, NULL) == -1 && errno == EBUSY,
+           "answer_all with a failed re-injection: -1 with its errno");
+    tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  the vCPU was answered all the same");
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.int3_rerun == 1 && st.bp_delivered == 4 && fx_waiting(2) == 1,
+           "  a bare answer runs the INT3 again: a new event on the same vCPU");
+    tap_is(vmeventctl_ring_answer_all(r, NULL, NULL), 1, "  answered, this time with the #BP");
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.bp_delivered == 5 && fx_waiting(2) == 0, "  which the guest takes");
+
+    /* The safe disable answers an outstanding breakpoint the same way. */
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
+    vmeventctl_ring_get_request(r, &req);
+    fake_set_autostep(1); /* the settle watches the answered vCPU run */
+    tap_is(vmeventctl_ring_disable(r, 50, NULL), 0, "safe disable with a breakpoint read and not answered");
+    fake_set_autostep(0);
+    fake_domain_step(GUEST, 1);
+    fake_ring_stats(GUEST, &st);
+    if ( !tap_ok(st.bp_delivered == 6 && st.int3_rerun == 1 && fx_waiting(2) == 0,
+                 "  its #BP is re-injected, the vCPU runs on") )
+        tap_diag("  delivered %lu, rerun %lu, injected %lu, waiting %u", st.bp_delivered,
+                 st.int3_rerun, st.injected, fx_waiting(2));
+    vmeventctl_close(h);
+}
+
 static volatile sig_atomic_t alarms;
 static void on_alarm(int sig)
 {
@@ -285,6 +466,9 @@ int main(void)
     test_enable();
     test_answer();
     test_corrupt();
+    test_enable_pause_window();
+    test_enable_null_after_xen_enabled();
+    test_breakpoint();
     test_wait();
     return tap_done();
 }
