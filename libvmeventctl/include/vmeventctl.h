@@ -168,8 +168,14 @@ enum vmeventctl_ring_kind {
  *            monitor rings only.
  * Returns the ring, or NULL with errno.  Logs every failure with the domain
  * and the step.  On failure nothing of ours is left: no ring, mapping,
- * bound port or ownership record.  (A failed xc_monitor_enable may leave
- * the page it populated in the guest's physmap; that is libxenctrl's.)
+ * bound port, pause reference or ownership record.  (A failed
+ * xc_monitor_enable may leave the page it populated in the guest's
+ * physmap; that is libxenctrl's.)  libxenctrl can fail after Xen enabled
+ * the ring; that ring is found and disabled.  Only when Xen refuses to
+ * disable a ring of ours (or the probe for it fails) is it left, named by
+ * our ownership record without a pause mark, for a rescue to take.
+ * The domain is held paused from before the enable until the ring is
+ * initialised and our port bound (no request can be lost in between).
  */
 vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
                                         enum vmeventctl_ring_kind kind,

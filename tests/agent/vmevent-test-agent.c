@@ -2,7 +2,8 @@
  * vmevent-test-agent: a small introspection agent built on libvmeventctl.
  *
  * The integration tests use it to play every kind of agent an
- * administrator meets: a live one that answers CPUID events, one that
+ * administrator meets: a live one that answers CPUID events (or software
+ * breakpoints, with -e breakpoint), one that
  * hangs (stops answering but keeps its ring), and a dead one (killed, or
  * exiting without disabling, as a crashed agent would).
  *
@@ -44,6 +45,8 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: vmevent-test-agent [OPTIONS] DOMAIN\n"
             "Enable a monitor ring on DOMAIN, turn on CPUID events, answer them.\n"
+            "  -e, --event EVENT         monitor EVENT instead: cpuid (the default) or\n"
+            "                            breakpoint; give -e twice for both\n"
             "  -n, --events N            stop after answering N events\n"
             "  -d, --duration SECS       stop after SECS seconds\n"
             "  -s, --stop-answering N    after N answers keep the ring but answer no more\n"
@@ -71,6 +74,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "events", required_argument, NULL, 'n' },
+        { "event", required_argument, NULL, 'e' },
         { "duration", required_argument, NULL, 'd' },
         { "stop-answering", required_argument, NULL, 's' },
         { "exit-without-disable", no_argument, NULL, 'x' },
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
     unsigned long max_events = 0, stop_answering = 0, progress = 100;
     unsigned long duration_s = 0, timeout_ms = 0, answered = 0, slow_ms = 0;
     int exit_without_disable = 0, verbose = 0, c, rc = 0;
+    unsigned int events = 0, ev;
     xentoollog_logger_stdiostream *logger;
     struct vmeventctl_disable_report rep;
     struct sigaction sa;
@@ -91,11 +96,22 @@ int main(int argc, char **argv)
     uint32_t domid;
     uint64_t end_ms = 0;
 
-    while ( (c = getopt_long(argc, argv, "n:d:s:xt:p:w:vh", opts, NULL)) != -1 )
+    while ( (c = getopt_long(argc, argv, "n:e:d:s:xt:p:w:vh", opts, NULL)) != -1 )
     {
         switch ( c )
         {
         case 'n': max_events = strtoul(optarg, NULL, 0); break;
+        case 'e':
+            if ( !strcmp(optarg, "cpuid") )
+                events |= VMEVENTCTL_EVENT_CPUID;
+            else if ( !strcmp(optarg, "breakpoint") )
+                events |= VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT;
+            else
+            {
+                fprintf(stderr, "vmevent-test-agent: unknown event '%s' (cpuid or breakpoint)\n", optarg);
+                return 2;
+            }
+            break;
         case 'd': duration_s = strtoul(optarg, NULL, 0); break;
         case 's': stop_answering = strtoul(optarg, NULL, 0); break;
         case 'x': exit_without_disable = 1; break;
@@ -139,9 +155,14 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if ( vmeventctl_ring_monitor(r, VMEVENTCTL_EVENT_CPUID, 1) )
+    if ( !events )
+        events = VMEVENTCTL_EVENT_CPUID;
+    for ( ev = VMEVENTCTL_EVENT_CPUID; ev <= VMEVENTCTL_EVENT_SOFTWARE_BREAKPOINT; ev <<= 1 )
     {
-        fprintf(stderr, "vmevent-test-agent: domain %u: cpuid: %s\n", domid, strerror(errno));
+        if ( !(events & ev) || vmeventctl_ring_monitor(r, ev, 1) == 0 )
+            continue;
+        fprintf(stderr, "vmevent-test-agent: domain %u: %s: %s\n", domid,
+                ev == VMEVENTCTL_EVENT_CPUID ? "cpuid" : "breakpoint", strerror(errno));
         rc = 1;
         goto disable;
     }
