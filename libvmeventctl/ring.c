@@ -53,7 +53,8 @@ static int enable_other_kind(vmeventctl_handle *h, uint32_t domid,
                  "this hypervisor was built without %s support (Debian's is): only monitor rings are available",
                  kind_name(kind));
         else
-            LOGE(h, domid, "enable", "xc_%s ring enable failed", kind_name(kind));
+            LOGE(h, domid, "enable", "%s failed",
+                 kind == VMEVENTCTL_RING_PAGING ? "xc_mem_paging_enable" : "xc_memshr_ring_enable");
         return -1;
     }
 
@@ -429,9 +430,24 @@ static int ring_unconsumed(vmeventctl_ring *r, RING_IDX *prod)
          r->back.req_cons - r->back.rsp_prod_pvt > RING_SIZE(&r->back) )
     {
         errno = EIO;
-        LOG(r->h, XTL_ERROR, -1, r->domid, "read",
-            "corrupt ring: req_prod %u is %u ahead of req_cons %u and %u ahead of the rsp_prod we published (%u), but the ring has %u slots",
-            p, n, r->back.req_cons, p - published, published, RING_SIZE(&r->back));
+        /* Name the check that failed: "ahead" of a req_prod that went back reads as a huge gap. */
+        if ( (int32_t)(p - r->back.req_cons) < 0 )
+            LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+                "corrupt ring: req_prod %u went back behind our consumer index %u",
+                p, r->back.req_cons);
+        else if ( n > RING_SIZE(&r->back) )
+            LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+                "corrupt ring: req_prod %u is %u ahead of our consumer index %u, but the ring has %u slots",
+                p, n, r->back.req_cons, RING_SIZE(&r->back));
+        else if ( p - published > RING_SIZE(&r->back) )
+            LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+                "corrupt ring: req_prod %u is %u ahead of the rsp_prod we published (%u), but Xen reuses only slots whose answers it read, and the ring has %u slots",
+                p, p - published, published, RING_SIZE(&r->back));
+        else
+            LOG(r->h, XTL_ERROR, -1, r->domid, "read",
+                "our consumer index %u is %u ahead of our response producer %u, but the ring has %u slots",
+                r->back.req_cons, r->back.req_cons - r->back.rsp_prod_pvt,
+                r->back.rsp_prod_pvt, RING_SIZE(&r->back));
         return -1;
     }
     *prod = p;
