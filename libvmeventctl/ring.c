@@ -690,7 +690,7 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
                                void *arg)
 {
     vm_event_request_t req;
-    int answered = 0, rc, inject_errno = 0;
+    int answered = 0, rc;
 
     for ( ;; )
     {
@@ -716,11 +716,11 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
             goto out;
         /*
          * The request was consumed here and the caller never sees it: a
-         * failed re-injection still gets its answer, so that its vCPU does
-         * not stay frozen (it runs the INT3 again), and the batch goes on.
+         * failed re-injection (logged) still gets its answer, so that its
+         * vCPU does not stay frozen (it runs the INT3 again), and it counts
+         * as answered: the safe disable relies on the count.
          */
-        if ( reinject_breakpoint(r, &req, "answer") && !inject_errno )
-            inject_errno = errno;
+        reinject_breakpoint(r, &req, "answer");
         /* The request just read, in the slot before our consumer index. */
         rsp = next_response(r, r->back.req_cons - 1);
         fill_response(rsp, &req, 0);
@@ -734,11 +734,6 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
         answered++;
     }
     rc = answered;
-    if ( inject_errno )
-    {
-        errno = inject_errno;
-        rc = -1;
-    }
  out:
     /* One notify for the whole batch. */
     if ( vmeventctl_ring_notify(r) )

@@ -270,11 +270,10 @@ int vmeventctl_ring_notify(vmeventctl_ring *r);
  * version or vcpu_id), then publishes and notifies once.
  * A malformed request is skipped (see vmeventctl_ring_get_request()).
  * A software breakpoint whose #BP could not be re-injected is answered all
- * the same (logged; its vCPU runs the INT3 again and traps again) and the
- * batch goes on.
+ * the same and counted (the failure is logged with its errno; the vCPU
+ * runs the INT3 again and traps again, so nothing is lost).
  * Returns the number of requests answered, or -1 with errno EIO (corrupt
- * indices), the errno of the first failed re-injection (every answer of
- * the batch is still published and notified), or the errno of the notify.
+ * indices) or the errno of the notify.
  */
 typedef void vmeventctl_request_cb(const vm_event_request_t *req,
                                    vm_event_response_t *rsp, void *arg);

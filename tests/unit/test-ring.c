@@ -380,9 +380,8 @@ static void test_breakpoint(void)
     /* answer_all with a failed injection answers all the same: no freeze. */
     fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_SOFTWARE_BREAKPOINT);
     fake_fail_func("xc_hvm_inject_trap", 1, EBUSY);
-    errno = 0;
-    tap_ok(vmeventctl_ring_answer_all(r, NULL, NULL) == -1 && errno == EBUSY,
-           "answer_all with a failed re-injection: -1 with its errno");
+    tap_is(vmeventctl_ring_answer_all(r, NULL, NULL), 1,
+           "answer_all with a failed re-injection (logged) answers and counts it");
     tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  the vCPU was answered all the same");
     fake_domain_step(GUEST, 1);
     fake_ring_stats(GUEST, &st);
