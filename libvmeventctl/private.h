@@ -105,6 +105,18 @@ int vmeventctl__getinfo(vmeventctl_handle *h, uint32_t domid,
 int vmeventctl__check_interface(vmeventctl_handle *h, uint32_t domid,
                                 const char *step);
 
+/* evidence.c */
+/*
+ * Before a ring no record names is taken: 0 when no dom0 process other
+ * than ours is bound to a port of the guest that Xen consumes, or when
+ * one is but no monitor ring exists (the resume probe answers ENODEV);
+ * -1 with errno EISCONN (such a process and a ring: a notify of it could
+ * race the disable), or the errno of the evidence or the probe.  Logged
+ * against step.  Changes nothing.
+ */
+int vmeventctl__refuse_live_agent(vmeventctl_handle *h, uint32_t domid,
+                                  const char *step);
+
 /* ring.c */
 void vmeventctl__ring_free(vmeventctl_ring *r);
 /* Unbinds our port, retrying; -1 if any attempt failed (r->bound: still bound). */

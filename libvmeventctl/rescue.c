@@ -82,6 +82,10 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags,
              "no ownership record: the ring may belong to a live agent of another tool; force is needed");
         return -1;
     }
+    /* Forced: still not under a notify of a process bound to the ring. */
+    if ( o.state == VMEVENTCTL_OWNER_NONE && !(flags & VMEVENTCTL_RESCUE_RISK_LIVE_AGENT) &&
+         vmeventctl__refuse_live_agent(c->h, c->domid, "rescue") )
+        return -1;
     if ( o.state == VMEVENTCTL_OWNER_DEAD )
     {
         c->leaked = vmeventctl__owner_pauses_left(&o, info);
@@ -384,7 +388,8 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
     c.domid = domid;
     c.rep = rep;
 
-    if ( flags & ~(VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING) )
+    if ( flags & ~(VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING |
+                   VMEVENTCTL_RESCUE_RISK_LIVE_AGENT) )
     {
         errno = EINVAL;
         LOGE(h, domid, "rescue", "unknown flags %#x", flags);

@@ -53,6 +53,14 @@
 /* One page holds 8 vm_event slots: the rescue answers 8 vCPUs per batch. */
 #define RESCUE_BATCH     8u
 
+/*
+ * --force takes a ring no ownership record claims, unless a dom0 process
+ * may be bound to its port; --force-may-hang-xen takes it even then
+ * (VMEVENTCTL_RESCUE_RISK_LIVE_AGENT).
+ */
+#define FORCE_RECORDLESS   1
+#define FORCE_MAY_HANG_XEN 2
+
 enum command {
     CMD_STATUS,
     CMD_STOP,
@@ -61,7 +69,7 @@ enum command {
 struct opts {
     enum command cmd;
     int dry_run;
-    int force;
+    int force;               /* FORCE_RECORDLESS or FORCE_MAY_HANG_XEN */
     int timeout_given;
     unsigned int timeout_ms;
     int json;
@@ -95,6 +103,7 @@ struct dom {
     const char *stuck_unchecked;        /* why not, when not */
     unsigned char *stuck;               /* one flag per vCPU */
     unsigned int nr_stuck;
+    struct drain_evidence ev;           /* gathered when a ring is there */
 };
 
 /* The outcome of one domain's command. */
@@ -306,6 +315,7 @@ static void dom_release(struct dom *d)
     free(d->stuck);
     d->stuck = NULL;
     d->nr_stuck = 0;
+    drain_evidence_release(&d->ev);
 }
 
 static void set_domid(struct dom *d, uint32_t domid)
@@ -473,6 +483,8 @@ static int sample(vmeventctl_handle *h, struct dom *d, struct result *r)
     }
     d->have_status = 1;
     read_owner(h, d);
+    if ( d->st.monitor_ring == 1 )
+        drain_evidence_gather(h, d->domid, &d->ev);
     find_stuck(d, &first);
     r->code = 0;
 
@@ -572,6 +584,46 @@ static void plan_set(struct plan *p, enum action act, unsigned int flags,
     va_end(ap);
 }
 
+/*
+ * A ring no ownership record claims: another tool's.  --force takes it only
+ * when no dom0 process may be bound to its port (vmeventctl_port_evidence()),
+ * since a notify from one racing the disable can hang Xen.
+ */
+static void plan_recordless(const struct dom *d, int force, struct plan *p)
+{
+    char ports[256], procs[512];
+
+    drain_evidence_suspects(&d->ev, ports, sizeof(ports));
+    drain_evidence_procs(&d->ev, procs, sizeof(procs));
+    if ( force && d->ev.err )
+        plan_set(p, ACT_REFUSE, 0, "refuse",
+                 "whether a live process is bound to the ring's port cannot be told: EVTCHNOP_status of %s port %u failed: %s",
+                 d->ev.ports.failed_domid ? "the guest's" : "dom0's", d->ev.ports.failed_port,
+                 strerror(d->ev.err));
+    else if ( force == FORCE_MAY_HANG_XEN && drain_evidence_suspect(&d->ev) )
+        plan_set(p, ACT_RESCUE, VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_RISK_LIVE_AGENT,
+                 "rescue-force",
+                 "no ownership record claims the ring and --force-may-hang-xen was given: rescue the guest although a dom0 process is bound to %s, not one of the guest's own channels (a notify racing the disable can hang or crash Xen)",
+                 ports);
+    else if ( force && drain_evidence_suspect(&d->ev) )
+        plan_set(p, ACT_REFUSE, 0, "refuse",
+                 "no ownership record claims the ring, and a dom0 process is bound to %s, not one of the guest's own channels: a live agent may still notify the ring, and a notify racing its disable is a use-after-free that can hang or crash Xen; dom0 processes with /dev/xen/evtchn open and a privcmd mapping: %s; stop that agent and run stop --force again, or take the risk with --force-may-hang-xen",
+                 ports, procs);
+    else if ( force )
+        plan_set(p, ACT_RESCUE,
+                 VMEVENTCTL_RESCUE_FORCE |
+                 (force == FORCE_MAY_HANG_XEN ? VMEVENTCTL_RESCUE_RISK_LIVE_AGENT : 0),
+                 "rescue-force",
+                 "no ownership record claims the ring (another tool's agent), no dom0 process is bound to its port, and --force was given: rescue the guest");
+    else if ( drain_evidence_suspect(&d->ev) )
+        plan_set(p, ACT_REFUSE, 0, "refuse",
+                 "no ownership record says who owns the ring, and a dom0 process is bound to %s, not one of the guest's own channels: a live agent of another tool (xen-access, LibVMI, DRAKVUF) is probably using it (dom0 processes with /dev/xen/evtchn open and a privcmd mapping: %s); --force refuses too while it is bound",
+                 ports, procs);
+    else
+        plan_set(p, ACT_REFUSE, 0, "refuse",
+                 "no ownership record says who owns the ring: it may be a live agent of another tool (xen-access, LibVMI, DRAKVUF), which would lose its ring and see its guest change under it; if that agent is gone, run stop again with --force");
+}
+
 static void plan_stop(const struct dom *d, int force, struct plan *p)
 {
     const struct vmeventctl_owner *o = &d->owner;
@@ -604,12 +656,7 @@ static void plan_stop(const struct dom *d, int force, struct plan *p)
                      "the ring's ownership record does not parse, so nobody alive wrote it: rescue the guest");
             return;
         case OWN_NONE:
-            if ( force )
-                plan_set(p, ACT_RESCUE, VMEVENTCTL_RESCUE_FORCE, "rescue-force",
-                         "no ownership record claims the ring (another tool's agent) and --force was given: rescue the guest");
-            else
-                plan_set(p, ACT_REFUSE, 0, "refuse",
-                         "no ownership record says who owns the ring: it may be a live agent of another tool (xen-access, LibVMI, DRAKVUF), which would lose its ring and see its guest change under it; if that agent is gone, run stop again with --force");
+            plan_recordless(d, force, p);
             return;
         case OWN_ERROR:
             break;
@@ -681,6 +728,8 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
         snprintf(steps[n++], 256, "if it dies leaving its record: rescue the guest as for a dead owner");
         break;
     case ACT_RESCUE:
+        if ( p->flags & VMEVENTCTL_RESCUE_RISK_LIVE_AGENT )
+            snprintf(steps[n++], 256, "take the ring even if a dom0 process is bound to its port (--force-may-hang-xen): a notify of it racing the disable can hang or crash Xen");
         snprintf(steps[n++], 256, "mark our ownership record 'paused 2' (our reference and libxc's in the fresh enable), then take one pause reference (xc_domain_pause)");
         if ( p->flags & VMEVENTCTL_RESCUE_NO_RING )
         {
@@ -860,6 +909,7 @@ static void print_status_text(const struct dom *d, const struct plan *p, int nee
         printf("  stuck vCPUs:        %u: vCPU %s\n", d->nr_stuck, stuck);
     else
         printf("  stuck vCPUs:        none\n");
+    drain_evidence_text(stdout, &d->ev, "no monitor ring");
     if ( p )
         printf("  stop would:         %s%s\n", needs_force ? "refuse without --force: " : "",
                p->why);
@@ -923,6 +973,7 @@ static void print_status_json(const struct dom *d, const struct result *r,
         drain_json_null(&j, "vcpus");
     drain_json_int(&j, "sample_ms", SAMPLE_MS);
     json_stuck(&j, d);
+    drain_evidence_json(&j, &d->ev);
     drain_json_str(&j, "stop_action", p ? p->name : NULL);
     drain_json_bool(&j, "stop_needs_force", needs_force);
     drain_json_str(&j, "stop_reason", p ? p->why : NULL);
@@ -957,6 +1008,11 @@ static int status_one(vmeventctl_handle *h, const struct opts *o, const char *ar
             set_result(&r, DRAIN_EXIT_FAILED, "owner", d.owner_errno,
                        "%s: cannot read the ownership record " RECORD_FMT ": %s",
                        d.label, d.domid, strerror(d.owner_errno));
+        else if ( d.ev.err )
+            set_result(&r, DRAIN_EXIT_FAILED, "port evidence", d.ev.err,
+                       "%s: port evidence: EVTCHNOP_status of %s port %u failed: %s",
+                       d.label, d.ev.ports.failed_domid ? "the guest's" : "dom0's",
+                       d.ev.ports.failed_port, strerror(d.ev.err));
     }
 
     if ( o->json )
@@ -1047,6 +1103,10 @@ static int rescue_result(vmeventctl_handle *h, struct dom *d, struct stop_info *
             return set_result(r, DRAIN_EXIT_REFUSED, "rescue: check", err,
                               "%s: rescue refused: a live process now owns the ring; run stop again to ask it to stop; nothing was changed",
                               d->label);
+        if ( err == EISCONN )
+            return set_result(r, DRAIN_EXIT_REFUSED, "rescue: check", err,
+                              "%s: rescue refused: a dom0 process bound a port of the guest since it was examined: a live agent may notify the ring; see xen-vmevent-drain status %u; nothing was changed",
+                              d->label, d->domid);
         if ( err == EPERM )
             return set_result(r, DRAIN_EXIT_REFUSED, "rescue: check", err,
                               "%s: rescue refused: no ownership record claims the ring any more; run stop again; nothing was changed",
@@ -1341,6 +1401,7 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
     json_common(&j, "stop", d, r);
     drain_json_bool(&j, "dry_run", o->dry_run);
     drain_json_bool(&j, "force", o->force);
+    drain_json_bool(&j, "force_may_hang_xen", o->force == FORCE_MAY_HANG_XEN);
     json_ring(&j, d);
     if ( d->have_status )
         drain_json_bool(&j, "controller_paused", d->st.controller_paused);
@@ -1348,6 +1409,7 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_null(&j, "controller_paused");
     json_owner(&j, d);
     json_stuck(&j, d);
+    drain_evidence_json(&j, &d->ev);
     drain_json_str(&j, "action", si->plan.name);
     drain_json_str(&j, "reason", si->plan.name ? si->plan.why : NULL);
     drain_json_array(&j, "plan");
@@ -1376,6 +1438,8 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
             drain_json_str(&j, NULL, "force");
         if ( si->plan.flags & VMEVENTCTL_RESCUE_NO_RING )
             drain_json_str(&j, NULL, "no-ring");
+        if ( si->plan.flags & VMEVENTCTL_RESCUE_RISK_LIVE_AGENT )
+            drain_json_str(&j, NULL, "risk-live-agent");
         drain_json_array_end(&j);
         drain_json_bool(&j, "ok", si->rescue_rc == 0);
         drain_json_str(&j, "failed_step", rep->failed_step == VMEVENTCTL_RESCUE_STEP_NONE ?
@@ -1445,6 +1509,15 @@ static int stop_one(vmeventctl_handle *h, const struct opts *o, const char *arg)
             set_result(&r, DRAIN_EXIT_FAILED, "check", EPROTONOSUPPORT,
                        "%s: Xen speaks vm_event interface version %d, but this tool was built for %d: Xen would silently drop its answers and the guest would stay frozen; nothing was changed",
                        d.label, d.st.xen_interface_version, VMEVENTCTL_INTERFACE_VERSION);
+        goto out;
+    }
+
+    if ( d.st.monitor_ring == 1 && d.own == OWN_NONE && o->force && d.ev.err )
+    {
+        set_result(&r, DRAIN_EXIT_FAILED, "port evidence", d.ev.err,
+                   "%s: port evidence: cannot tell whether a live process is bound to the ring's port: EVTCHNOP_status of %s port %u failed: %s; nothing was changed",
+                   d.label, d.ev.ports.failed_domid ? "the guest's" : "dom0's",
+                   d.ev.ports.failed_port, strerror(d.ev.err));
         goto out;
     }
 
@@ -1531,7 +1604,12 @@ static void usage(FILE *f)
           "Options:\n"
           "  -n, --dry-run       stop: print the steps it would take; change nothing\n"
           "  -f, --force         stop: also take a ring no ownership record claims (an\n"
-          "                      agent of another tool), or answer stuck vCPUs with no ring\n"
+          "                      agent of another tool), or answer stuck vCPUs with no ring;\n"
+          "                      refuses while a dom0 process is bound to the ring's port\n"
+          "      --force-may-hang-xen\n"
+          "                      stop: --force even while a dom0 process is bound to the\n"
+          "                      ring's port (a live agent): its notify racing the disable\n"
+          "                      can hang or crash the hypervisor\n"
           "  -t, --timeout SECS  stop: wait up to SECS for a live agent to stop (default 10)\n"
           "  -j, --json          one JSON object per domain, one per line\n"
           "  -v, --verbose       also print libvmeventctl's messages, step by step\n"
@@ -1578,6 +1656,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     static const struct option longopts[] = {
         { "dry-run", no_argument, NULL, 'n' },
         { "force", no_argument, NULL, 'f' },
+        { "force-may-hang-xen", no_argument, NULL, 'H' },
         { "timeout", required_argument, NULL, 't' },
         { "json", no_argument, NULL, 'j' },
         { "verbose", no_argument, NULL, 'v' },
@@ -1600,7 +1679,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
         switch ( c )
         {
         case 'n': o->dry_run = 1; break;
-        case 'f': o->force = 1; break;
+        case 'f':
+            if ( !o->force )
+                o->force = FORCE_RECORDLESS;
+            break;
+        case 'H': o->force = FORCE_MAY_HANG_XEN; break;
         case 't':
             if ( parse_timeout(optarg, &o->timeout_ms) )
                 return usage_error("--timeout takes a number of seconds, more than 0 and at most %d, not '%s'",

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmeventctl.h"
+
 /*
  * Exit statuses.  Stable: scripts depend on them, and
  * man/xen-vmevent-drain.8 (EXIT STATUS) documents each one.
@@ -78,5 +80,48 @@ void drain_json_uint(struct drain_json *j, const char *key,
                      unsigned long long val);
 void drain_json_bool(struct drain_json *j, const char *key, int val);
 void drain_json_null(struct drain_json *j, const char *key);
+
+/*
+ * Evidence of a live agent bound to a ring (drain-evidence.c): Xen's view
+ * of the ports (vmeventctl_port_evidence()), which decides, and the dom0
+ * processes that hold /dev/xen/evtchn open and map /dev/xen/privcmd,
+ * which are shown to the administrator but cannot be tied to one domain.
+ */
+#define DRAIN_MAX_PROCS 16
+
+struct drain_procs {
+    int scanned;
+    int err;                  /* errno when drain_proc_root could not be read */
+    unsigned int nr;          /* found; the first DRAIN_MAX_PROCS are kept */
+    struct {
+        int pid;
+        char comm[17];
+    } p[DRAIN_MAX_PROCS];
+};
+
+struct drain_evidence {
+    int gathered;             /* 1 once drain_evidence_gather() ran */
+    int err;                  /* errno of vmeventctl_port_evidence(), or 0 */
+    struct vmeventctl_port_evidence ports;
+    struct drain_procs procs;
+};
+
+/* Where the process scan reads /proc ("/proc"); tests use a tree of their own. */
+extern const char *drain_proc_root;
+
+void drain_scan_procs(struct drain_procs *pr);
+/* Both scans: 0, or -1 with errno (e->err) when Xen's port walk failed. */
+int drain_evidence_gather(vmeventctl_handle *h, uint32_t domid, struct drain_evidence *e);
+void drain_evidence_release(struct drain_evidence *e);
+/* 1 if the port evidence shows a dom0 process that may be bound to the ring. */
+int drain_evidence_suspect(const struct drain_evidence *e);
+/* "guest port 7 (dom0 port 18), ..." */
+void drain_evidence_suspects(const struct drain_evidence *e, char *buf, size_t len);
+/* "224 (xen-access), ..." or "none" */
+void drain_evidence_procs(const struct drain_evidence *e, char *buf, size_t len);
+/* The status lines; not_gathered says why when nothing was gathered. */
+void drain_evidence_text(FILE *f, const struct drain_evidence *e, const char *not_gathered);
+/* "ring_ports" and "evtchn_processes", null when not gathered. */
+void drain_evidence_json(struct drain_json *j, const struct drain_evidence *e);
 
 #endif /* DRAIN_H */

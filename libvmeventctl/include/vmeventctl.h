@@ -408,6 +408,17 @@ enum vmeventctl_rescue_step {
  * fresh ring release them).
  */
 #define VMEVENTCTL_RESCUE_NO_RING (1u << 1)
+/*
+ * With VMEVENTCTL_RESCUE_FORCE: take the ring even when
+ * vmeventctl_port_evidence() finds a dom0 process that may be bound to the
+ * ring's port, so a live agent may still notify the ring.
+ * Xen runs the ring's callback for such a notify without the channel lock
+ * (xen/common/event_channel.c evtchn_send) while the rescue's
+ * xc_monitor_disable frees the ring (xen/common/vm_event.c
+ * vm_event_disable): the race is a use-after-free that can hang or crash
+ * the hypervisor.  Without this flag the rescue refuses with EISCONN.
+ */
+#define VMEVENTCTL_RESCUE_RISK_LIVE_AGENT (1u << 2)
 
 struct vmeventctl_rescue_report {
     enum vmeventctl_rescue_step failed_step;
@@ -428,7 +439,12 @@ struct vmeventctl_rescue_report {
  * EPROTONOSUPPORT as vmeventctl_ring_enable(); EBUSY when a live process
  * owns the ring (ask it to stop instead); EPERM when no record names a
  * dead owner and VMEVENTCTL_RESCUE_FORCE is not given (the ring may be a
- * live agent of another tool); ENODEV when there is no ring and
+ * live agent of another tool); EISCONN when VMEVENTCTL_RESCUE_FORCE takes
+ * a ring no record names while vmeventctl_port_evidence() finds a suspect
+ * binding (checked before the pause, with a resume probe for the ring when
+ * one is found),
+ * unless VMEVENTCTL_RESCUE_RISK_LIVE_AGENT is given, or the errno of
+ * that check when it cannot be made; ENODEV when there is no ring and
  * VMEVENTCTL_RESCUE_NO_RING is not given.  EBUSY from step 3 means Xen's
  * wait queue is not empty: nothing more is touched.
  * Returns 0 when every step succeeded (rep->vcpus_stuck may still be
@@ -487,6 +503,71 @@ int vmeventctl_owner_get(vmeventctl_handle *h, uint32_t domid,
  * errno.
  */
 int vmeventctl_owner_clear_dead(vmeventctl_handle *h, uint32_t domid);
+
+/*
+ * Event channel evidence: may a live dom0 process notify the guest's ring?
+ *
+ * A vm_event ring's port lives in the guest, and Xen consumes it:
+ * vm_event_enable allocates it unbound, for dom0 to bind
+ * (alloc_unbound_xen_event_channel).  An agent binds it from dom0
+ * (xenevtchn_bind_interdomain); when the agent's /dev/xen/evtchn is
+ * closed, by exit or by SIGKILL, Xen closes dom0's end and the guest's end
+ * is unbound again (evtchn_close).  A binding is seen from dom0's end: a
+ * dom0 port interdomain to the guest.  Xen 4.15 to 4.18 answer
+ * EVTCHNOP_status of a port Xen consumes with EACCES, so there the
+ * guest's end shows it is Xen's; 4.19 and later answer its state like any
+ * other port's.  So a binding is a suspect when its guest end is Xen's
+ * (EACCES), or when nothing in the guest's xenstore explains it (its
+ * xenstore, console and PV device channels: a guest's channel to a dom0
+ * daemon or backend).  A device model's ioreq ports (an HVM guest's QEMU
+ * in dom0) are suspects too: Xen does not tell them from a ring's.  The
+ * device nodes are the guest's to write: on 4.19 and later a guest that
+ * names the ring's port as a device's hides the binding.
+ * docs/xen-behaviour.md cites the Xen source.
+ */
+struct vmeventctl_port_binding {
+    uint32_t dom0_port;
+    uint32_t guest_port;
+    int xen_consumer;         /* the guest's end answered EACCES: Xen's */
+    int ours;                 /* bound by a ring of this handle */
+    int suspect;              /* a dom0 process may notify a ring through it */
+    char explained_by[48];    /* "xenstore", "console", "device/vif/0", or "" */
+};
+
+struct vmeventctl_port_evidence {
+    uint32_t domid;
+    unsigned int guest_ports;    /* ports Xen reports valid in the guest */
+    unsigned int xen_ports;      /* of these, ports Xen consumes */
+    unsigned int dom0_ports;     /* dom0 ports looked at */
+    unsigned int nr_bindings;    /* dom0 ports bound to the guest */
+    struct vmeventctl_port_binding *bindings;
+    /*
+     * Bindings with suspect set: each is a dom0 process that may notify the
+     * ring.  0: none can race a disable.
+     */
+    unsigned int nr_suspects;
+    /* On failure: the domain (the guest or 0) and port Xen failed on. */
+    uint32_t failed_domid;
+    uint32_t failed_port;
+};
+
+/*
+ * Fills *ev for domid: EVTCHNOP_status (xc_evtchn_status) of each port of
+ * the guest and of dom0, from 1 until Xen answers EINVAL (no such port),
+ * and the guest's xenstore store/port, console/port and
+ * device/TYPE/ID/[queue-N/]event-channel[-tx|-rx] to name its channels.
+ * Changes nothing.  ev->bindings is allocated: release it with
+ * vmeventctl_port_evidence_release().
+ * Returns 0, or -1 with errno: EINVAL (dom0 or a reserved id), ENOMEM, or
+ * the errno of the xc_evtchn_status that failed (ESRCH: no such domain),
+ * ev->failed_domid and ev->failed_port saying which; logged with the
+ * domain and the port.  A xenstore node that cannot be read leaves that
+ * channel unnamed.  On failure ev->bindings is released.
+ */
+int vmeventctl_port_evidence(vmeventctl_handle *h, uint32_t domid,
+                             struct vmeventctl_port_evidence *ev);
+/* Frees ev->bindings; NULL is a no-op. */
+void vmeventctl_port_evidence_release(struct vmeventctl_port_evidence *ev);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,14 @@
 #    disable runs, its record goes; exit 0, guest ticking, no ring.
 #  - xen-access (Debian's upstream test agent, no ownership record): status
 #    says the owner is unknown; `stop` refuses without --force (exit 3) and
-#    changes nothing (xen-access keeps getting events); after xen-access is
-#    killed with SIGKILL, `stop --force` rescues the guest.
+#    changes nothing (xen-access keeps getting events).  While xen-access
+#    runs, a dom0 port is bound to the ring's Xen-consumer port, and a
+#    notify of it racing the disable is a use-after-free that hangs Xen
+#    (docs/findings.md #1): status --json shows that port, and even
+#    `stop --force` refuses (exit 3), naming the port and xen-access, and
+#    changes nothing.  After xen-access is killed with SIGKILL its port is
+#    closed: status shows no bound port, and `stop --force` rescues the
+#    guest.
 #  - Bad input: dom0, a missing domain id, a name no domain has, a PV
 #    guest (by id and name), not root, no /dev/xen/privcmd: exit 4,
 #    naming the problem, nothing changed.
@@ -44,7 +50,32 @@ after=$(grep -c CPUID /tmp/xa.out)
 [ "$after" -gt "$before" ] || fail "xen-access stopped getting events after the refused stop ($before -> $after)"
 note "xen-access ring: refused without --force (exit 3), xen-access still served ($before -> $after events)"
 
+# --force while xen-access is alive and bound to the ring's port: refused.
+before=$(grep -c CPUID /tmp/xa.out)
+xen-vmevent-drain stop --force "$DOMID" 2> /tmp/force.err
+rc=$?
+cat /tmp/force.err
+[ $rc -eq 3 ] || fail "stop --force with xen-access alive exited $rc, expected 3 (refused: a live process is bound to the ring's port)"
+port=$(sed -n 's/.*bound to guest port \([0-9][0-9]*\).*/\1/p' /tmp/force.err | head -1)
+[ -n "$port" ] || fail "the refusal does not name the guest port"
+grep -q "xen-access" /tmp/force.err || fail "the refusal does not name xen-access"
+grep -q "force-may-hang-xen" /tmp/force.err || fail "the refusal does not name the override"
+sleep 2
+kill -0 "$xa" 2>/dev/null || fail "xen-access died after the refused stop --force"
+after=$(grep -c CPUID /tmp/xa.out)
+[ "$after" -gt "$before" ] || fail "xen-access stopped getting events after the refused stop --force ($before -> $after)"
+j=$(json)
+echo "$j" | grep -q '"monitor_ring":true' || { echo "$j"; fail "the ring went after the refused stop --force"; }
+echo "$j" | grep -q '"live_agent_suspected":true' || { echo "$j"; fail "status --json does not show a live process bound to the ring's port while xen-access runs"; }
+echo "$j" | grep -q "\"suspect_ports\":\[$port\]" || { echo "$j"; fail "status --json does not name guest port $port"; }
+echo "$j" | grep -q '"comm":"xen-access"' || { echo "$j"; fail "status --json does not list xen-access among the processes"; }
+note "stop --force with xen-access alive: refused (exit 3), xen-access still served ($before -> $after events)"
+
 kill_hard "$xa"
+j=$(json)
+echo "$j" | grep -q '"live_agent_suspected":false' || { echo "$j"; fail "status --json still shows a bound ring port after xen-access was killed"; }
+echo "$j" | grep -q '"comm":"xen-access"' && { echo "$j"; fail "status --json still lists xen-access after it was killed"; }
+note "status --json after xen-access was killed: no dom0 port bound to a Xen-consumer port"
 if xenhost-ticks-advance 5; then
     note "the guest still ticks after xen-access was killed (no request was in flight)"
 else
@@ -87,5 +118,5 @@ else
     note "no privcmd: $(head -1 /tmp/bad.err)"
 fi
 xenhost-ticks-advance 3 || fail "the guest stopped ticking during the bad-input checks"
-echo "PASS: live owner stopped via SIGTERM, foreign ring refused then rescued with --force, bad input refused"
+echo "PASS: live owner stopped via SIGTERM, foreign ring refused (also with --force while xen-access ran) then rescued with --force, bad input refused"
 exit 0

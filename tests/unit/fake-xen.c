@@ -3365,6 +3365,117 @@ static int dom0_loopback_close(uint32_t lport)
     return 1;
 }
 
+/*
+ * EVTCHNOP_status (event_channel.c: evtchn_status, 4.17.5 lines 1000-1065,
+ * 4.20.4 lines 1049-1105): ESRCH without the domain (dom0 included, as
+ * rcu_lock_domain_by_any_id finds it); EINVAL for a port beyond the
+ * domain's valid ports; on 4.15 to 4.18, EACCES for a port Xen consumes (a
+ * ring's port, bound or not) before its state is looked at (4.17.5 lines
+ * 1021-1024; 4.19 reverted that, commit 2d8d7481ca, so the model answers
+ * the state when fake_set_xen_version() says 4.19 or later); else closed
+ * (free or reserved), unbound with the domain allowed to bind it, or
+ * interdomain with the far end's domain and port.
+ * The far end changes with binds and closes as modelled above: a bind
+ * makes both ends interdomain (evtchn_bind_interdomain), closing dom0's end
+ * (xenevtchn_unbind, or the driver's release of a closed fd) takes dom0's
+ * port away and leaves the guest's unbound for dom0 (evtchn_close).  The
+ * model's dom0 ports below FAKE_DOM0_FIRST_FREE stand for dom0's own
+ * channels and read closed.
+ */
+int xc_evtchn_status(xc_interface *xch, xc_evtchn_status_t *status)
+{
+    uint32_t port, nr;
+    enum port_state state;
+    uint32_t remote_domid, remote_port;
+    struct fake_domain *d = NULL;
+
+    if ( enter("xc_evtchn_status", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_evtchn_status") )
+        return -1;
+    port = status->port;
+    if ( status->dom != 0 )
+    {
+        d = find_domain(status->dom);
+        if ( !d )
+        {
+            errno = ESRCH;
+            return -1;
+        }
+    }
+    nr = d ? FAKE_GUEST_PORTS : FAKE_DOM0_PORTS;
+    if ( port >= nr )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    if ( d )
+    {
+        if ( d->port[port].xen_consumer && F.xen_major == 4 && F.xen_minor < 19 )
+        {
+            errno = EACCES;
+            return -1;
+        }
+        state = d->port[port].state;
+        remote_domid = d->port[port].remote_domid;
+        remote_port = d->port[port].remote_port;
+    }
+    else
+    {
+        state = F.dom0_port[port].state;
+        remote_domid = F.dom0_port[port].remote_domid;
+        remote_port = F.dom0_port[port].remote_port;
+    }
+    status->vcpu = 0;
+    memset(&status->u, 0, sizeof(status->u));
+    switch ( state )
+    {
+    case PORT_UNBOUND:
+        status->status = EVTCHNSTAT_unbound;
+        status->u.unbound.dom = (domid_t)remote_domid;
+        break;
+    case PORT_INTERDOMAIN:
+        status->status = EVTCHNSTAT_interdomain;
+        status->u.interdomain.dom = (domid_t)(d ? 0 : remote_domid);
+        status->u.interdomain.port = remote_port;
+        break;
+    default:
+        status->status = EVTCHNSTAT_closed;
+        break;
+    }
+    return 0;
+}
+
+int fake_guest_channel(uint32_t domid, uint32_t *guest_port, uint32_t *dom0_port)
+{
+    struct fake_domain *d = find_domain(domid);
+    int gp;
+
+    ensure_init();
+    if ( !d || domid == 0 )
+    {
+        errno = d ? EINVAL : ESRCH;
+        return -1;
+    }
+    gp = guest_port_alloc(d);
+    if ( gp < 0 )
+    {
+        errno = -gp;
+        return -1;
+    }
+    if ( dom0_free_port(dom0_port) )
+        return -1;
+    *guest_port = (uint32_t)gp;
+    /* evtchn_alloc_unbound by the toolstack, then the dom0 daemon binds it. */
+    d->port[gp].state = PORT_INTERDOMAIN;
+    d->port[gp].remote_domid = 0;
+    d->port[gp].remote_port = *dom0_port;
+    F.dom0_port[*dom0_port].state = PORT_INTERDOMAIN;
+    F.dom0_port[*dom0_port].remote_domid = domid;
+    F.dom0_port[*dom0_port].remote_port = *guest_port;
+    return 0;
+}
+
 /* See fake-xen.h. */
 static const struct {
     const char *fn;
@@ -3398,6 +3509,8 @@ static const struct {
     { "xs_read",                   { EACCES, EIO } },
     { "xs_rm",                     { EACCES, EIO, EAGAIN } },
     { "xs_directory",              { EACCES, EIO } },
+    /* EINVAL (no such port) and EACCES (Xen's port) are answers by design. */
+    { "xc_evtchn_status",          { ESRCH, EPERM } },
 };
 
 const int *fake_real_errnos(const char *fn)

@@ -319,4 +319,13 @@ unsigned int fake_call_count(const char *fn);
  */
 const int *fake_real_errnos(const char *fn);
 
+/*
+ * xc_evtchn_status() is faked over the guest's and dom0's ports (fake-xen.c
+ * says which Xen rules it follows).  fake_guest_channel() makes a channel
+ * of the guest's own, as xenstored or xenconsoled bind it: a guest port
+ * interdomain to a dom0 port that no handle of the test owns.  Returns 0
+ * and both ports, or -1 (ESRCH, EINVAL for dom0, ENOSPC).
+ */
+int fake_guest_channel(uint32_t domid, uint32_t *guest_port, uint32_t *dom0_port);
+
 #endif /* FAKE_XEN_H */
