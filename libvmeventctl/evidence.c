@@ -332,7 +332,10 @@ int vmeventctl__refuse_live_agent(vmeventctl_handle *h, uint32_t domid,
         return -1;
     }
     if ( !ev.nr_suspects )
+    {
+        vmeventctl_port_evidence_release(&ev);
         return 0;
+    }
     /* Suspect bindings without a ring are some other consumer's. */
     if ( xc_monitor_resume(h->xch, domid) )
     {
