@@ -203,6 +203,48 @@ static void test_library_failures(void)
         kill_agent();
     }
 
+    /*
+     * Every EVTCHNOP_status of a forced rescue's check (the agent killed,
+     * so the check walks every port), failed in turn with each errno Xen
+     * really gives: refused with it, at the check, nothing changed.
+     */
+    {
+        const int *errs = fake_real_errnos("xc_evtchn_status");
+        unsigned int calls, n, bad = 0, total = 0, e;
+
+        foreign_agent_world(1);
+        kill_agent();
+        h = fx_open();
+        calls = fake_call_count("xc_evtchn_status");
+        vmeventctl_port_evidence(h, GUEST, &ev);
+        calls = fake_call_count("xc_evtchn_status") - calls;
+        vmeventctl_port_evidence_release(&ev);
+        vmeventctl_close(h);
+        for ( n = 1; n <= calls; n++ )
+            for ( e = 0; errs && errs[e]; e++ )
+            {
+                foreign_agent_world(1);
+                kill_agent();
+                h = fx_open();
+                snap(&s);
+                fake_fail_func("xc_evtchn_status", n, errs[e]);
+                if ( vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE, &rep) != -1 ||
+                     errno != errs[e] || rep.failed_step != VMEVENTCTL_RESCUE_STEP_CHECK ||
+                     !unchanged(&s) )
+                {
+                    if ( !bad++ )
+                        tap_diag("  call %u failed with %s: rescue not refused, or something changed",
+                                 n, strerror(errs[e]));
+                }
+                total++;
+                fake_fail_clear();
+                vmeventctl_close(h);
+            }
+        tap_ok(calls > 64 && total >= calls && !bad,
+               "each of the check's EVTCHNOP_status calls failing: refused with its errno, nothing changed");
+        tap_diag("  %u calls, %u failures injected", calls, total);
+    }
+
     foreign_agent_world(1);
     h = fx_open();
     fake_fail_func("xc_evtchn_status", 70, EPERM);
