@@ -135,7 +135,7 @@ static int vcpus_settled(struct disable_ctx *c)
             all = 0;
             continue;
         }
-        if ( !vi.online || vi.running || vi.blocked ||
+        if ( !vmeventctl__vcpu_may_wait(&vi) ||
              (t->have_snap && vi.cpu_time > t->snap_ns) )
         {
             t->answered = 0;

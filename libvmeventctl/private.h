@@ -42,6 +42,18 @@ struct vmeventctl_handle {
  */
 #define VMEVENTCTL__RING_SLOTS ((unsigned int)__CONST_RING_SIZE(vm_event, XC_PAGE_SIZE))
 
+/* vcpu.c */
+/* 1 if the vCPU's state allows it to be paused by vm_event. */
+int vmeventctl__vcpu_may_wait(const xc_vcpuinfo_t *vi);
+/*
+ * vCPUs that read as paused by vm_event and whose cpu_time does not move
+ * for window_ms.  Returns their number, or -1 with errno (logged against
+ * step).  Changes nothing.
+ */
+int vmeventctl__vcpus_stuck(vmeventctl_handle *h, uint32_t domid,
+                            unsigned int nr_vcpus, unsigned int window_ms,
+                            const char *step);
+
 struct vcpu_track {
     uint8_t answered;   /* answered since the settle last saw it run */
     uint8_t have_snap;

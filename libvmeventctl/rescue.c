@@ -24,6 +24,7 @@
 #define RESCUE_BATCH     8      /* slots in a one-page ring */
 #define WATCH_MS         2000
 #define WATCH_POLL_US    20000
+#define SLEEPERS_WINDOW_MS 500   /* a runnable vCPU runs well within it */
 
 struct rescue_ctx {
     vmeventctl_handle *h;
@@ -92,6 +93,44 @@ static int step_check_owner(struct rescue_ctx *c, unsigned int flags,
         LOG(c->h, XTL_INFO, -1, c->domid, "rescue", "the ring's owner, pid %d (%s), is dead%s",
             (int)o.pid, o.comm,
             c->leaked ? " and may have left the domain paused" : "");
+    }
+    return 0;
+}
+
+/*
+ * With more vCPUs than the ring's 8 slots, vCPUs that want a slot on the
+ * dead ring sleep on its wait queue, and Xen refuses to disable a ring
+ * with sleepers.  Nothing from dom0 can wake them: only consuming answers
+ * written on the dead page or freeing a slot does, and nobody can map the
+ * page any more.  Find that out before anything is changed: answers the
+ * dead agent published are taken first (the probe, as status does), so
+ * that the sleepers they wake run and take their slots; then, if more vCPUs
+ * stay stuck than the ring has slots, some sleep on the queue.  Sampled
+ * before our pause, which would make every vCPU look stuck.
+ */
+static int step_check_sleepers(struct rescue_ctx *c)
+{
+    int stuck;
+
+    if ( c->nr_vcpus <= VMEVENTCTL__RING_SLOTS )
+        return 0;
+    if ( xc_monitor_resume(c->h->xch, c->domid) && errno != ENODEV )
+    {
+        LOGE(c->h, c->domid, "rescue: check", "xc_monitor_resume failed");
+        return -1;
+    }
+    stuck = vmeventctl__vcpus_stuck(c->h, c->domid, c->nr_vcpus, SLEEPERS_WINDOW_MS,
+                                    "rescue: check");
+    if ( stuck < 0 )
+        return -1;
+    c->rep->vcpus_stuck_before = (unsigned int)stuck;
+    if ( (unsigned int)stuck > VMEVENTCTL__RING_SLOTS )
+    {
+        errno = EBUSY;
+        LOGE(c->h, c->domid, "rescue: check",
+             "%d of %u vCPUs are stuck, more than the ring's %u slots: vCPUs sleep on the full ring of an agent that cannot answer, and Xen refuses to disable a ring with sleepers; only a hypervisor change or destroying the guest frees them; nothing was changed (or the domain is paused: unpause it and try again)",
+             stuck, c->nr_vcpus, VMEVENTCTL__RING_SLOTS);
+        return -1;
     }
     return 0;
 }
@@ -406,6 +445,14 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
         return -1;
     }
     c.nr_vcpus = info.max_vcpu_id + 1;
+
+    if ( step_check_sleepers(&c) )
+    {
+        fail(&c, VMEVENTCTL_RESCUE_STEP_CHECK, errno);
+        free(c.orig_record);
+        errno = rep->error;
+        return -1;
+    }
 
     if ( step_pause(&c) )
     {

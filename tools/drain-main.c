@@ -1099,6 +1099,10 @@ static int rescue_result(vmeventctl_handle *h, struct dom *d, struct stop_info *
     switch ( rep->failed_step )
     {
     case VMEVENTCTL_RESCUE_STEP_CHECK:
+        if ( err == EBUSY && rep->vcpus_stuck_before > RESCUE_BATCH )
+            return set_result(r, DRAIN_EXIT_REFUSED, "rescue: check", err,
+                              "%s: rescue refused: %u vCPUs are stuck, more than the ring's %u slots: the rest sleep on the full ring of an agent that can no longer answer, and Xen disables no ring while vCPUs sleep on it; only a hypervisor change or destroying the guest (xl destroy) frees them; nothing was changed (if the domain is paused, unpause it and run stop again)",
+                              d->label, rep->vcpus_stuck_before, RESCUE_BATCH);
         if ( err == EBUSY )
             return set_result(r, DRAIN_EXIT_REFUSED, "rescue: check", err,
                               "%s: rescue refused: a live process now owns the ring; run stop again to ask it to stop; nothing was changed",

@@ -432,6 +432,14 @@ struct vmeventctl_rescue_report {
     int guest_changed;           /* 1 once any step changed Xen's state */
     uint64_t paused_ns;
     uint64_t total_ns;
+    /*
+     * With more vCPUs than the ring's 8 slots: the vCPUs found stuck
+     * before anything was changed (0 otherwise).  More than 8 means vCPUs
+     * sleep on the dead ring's wait queue: the rescue refuses (EBUSY,
+     * failed_step CHECK) and changes nothing, since Xen disables no ring
+     * with sleepers and only answers on the dead page could wake them.
+     */
+    unsigned int vcpus_stuck_before;
 };
 
 /*

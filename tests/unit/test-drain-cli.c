@@ -512,12 +512,23 @@ static void test_wait_queue(void)
            (int)fx_waiting(1) == s.waiting, "  ring still there, pause released");
     fake_ring_set_waiters(GUEST, 0);
 
+    /*
+     * 12 vCPUs waiting on an 8-slot ring: 4 sleep on its wait queue, which
+     * only answers on the dead page could wake.  Refused in plain words
+     * before anything is touched.
+     */
     dead_agent(12, 1, 12);
-    expect_rc(run("--json", "stop", "5", NULL), DRAIN_EXIT_FAILED,
-              "12 vCPUs waiting on an 8-slot ring: failed, unchanged");
-    expect_json("d['rescue']['failed_step'] == 'disable dead ring' and d['errno'] == 16 "
-                "and d['rescue']['guest_changed'] is False",
-                "  JSON names the step and EBUSY");
+    fake_log_mark();
+    expect_rc(run("--json", "stop", "5", NULL), DRAIN_EXIT_REFUSED,
+              "12 vCPUs waiting on an 8-slot ring: refused (exit 3)");
+    expect_json("d['rescue']['failed_step'] == 'check' and d['errno'] == 16 "
+                "and d['rescue']['guest_changed'] is False "
+                "and 'sleep on the full ring' in d['message'] and 'xl destroy' in d['message']",
+                "  JSON names the check, EBUSY, and says why in plain words");
+    tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1 && fake_pause_count(GUEST) == 0 &&
+           fake_call_count("xc_domain_pause") == 0 && fake_call_count("xc_monitor_disable") == 0 &&
+           fx_waiting(12) == 8 && fake_vcpu_on_wait_queue(GUEST, 11) == 1,
+           "  nothing changed: no pause, no disable, 8 vCPUs waiting and the rest asleep as found");
 }
 
 static void test_failed_changed(void)

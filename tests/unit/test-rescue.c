@@ -145,13 +145,35 @@ static void test_too_many_waiting(void)
     struct vmeventctl_rescue_report rep;
     vmeventctl_handle *h;
 
+    unsigned int mask = 0;
+    char *rec;
+
     fx_dead_agent(12, 1, 12);
     h = fx_open();
+    fake_set_autostep(1);
+    fake_log_mark();
     errno = 0;
     tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EBUSY,
            "12 vCPUs waiting on an 8-slot ring: EBUSY");
+    tap_is(rep.failed_step, VMEVENTCTL_RESCUE_STEP_CHECK, "  refused at the check, before any change");
+    tap_ok(fake_call_count("xc_domain_pause") == 0 && fake_call_count("xc_monitor_disable") == 0 &&
+           fake_call_count("xs_write") == 0, "  no pause, no disable attempt, no record written");
+    fake_monitor_events(GUEST, &mask);
     tap_ok(!rep.guest_changed && fake_pause_count(GUEST) == 0 &&
-           fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1, "  nothing changed, pause released");
+           fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1 && mask != 0,
+           "  nothing changed: ring and the dead agent's monitor settings as found");
+    rec = fake_xs_read(RECORD);
+    tap_ok(rec && !strcmp(rec, "4194305 1 dead-agent"), "  the dead owner's record as found");
+    free(rec);
+    vmeventctl_close(h);
+
+    /* 10 vCPUs, 8 waiting, none asleep on the queue: a rescue works. */
+    fx_dead_agent(10, 1, 8);
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "10 vCPUs, 8 waiting, no sleeper: rescued");
+    tap_ok(fx_waiting(10) == 0 && fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0,
+           "  no vCPU waiting, no ring");
     vmeventctl_close(h);
 }
 
