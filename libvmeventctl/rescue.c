@@ -260,7 +260,196 @@ static int step_answer(struct rescue_ctx *c, void *page)
     return 0;
 }
 
-/* Step 5: answers without requests upset the slot count: disable now. */
+/*
+ * Step 5: what the dead agent set that Xen's monitor disable leaves
+ * behind.  The disable clears only the monitor settings
+ * (arch_monitor_cleanup_domain) and the per-vCPU vm_event state
+ * (vm_event_cleanup_domain); docs/xen-behaviour.md has the rest.
+ */
+#define LEFTOVERS "rescue: reset leftovers"
+
+static void leftover_failed(struct rescue_ctx *c, enum vmeventctl_leftover *state,
+                            int *state_errno)
+{
+    *state = VMEVENTCTL_LEFTOVER_FAILED;
+    *state_errno = errno;
+    fail(c, VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS, errno);
+}
+
+/*
+ * With access_required set and no ring, Xen crashes the guest at its next
+ * mem_access violation (p2m_mem_access_check).  Xen has no call to read it.
+ * ENOSYS / EOPNOTSUPP: a Xen built without CONFIG_MEM_ACCESS.
+ */
+static void reset_access_required(struct rescue_ctx *c)
+{
+    struct vmeventctl_rescue_report *rep = c->rep;
+
+    if ( xc_domain_set_access_required(c->h->xch, c->domid, 0) == 0 )
+    {
+        rep->access_required = VMEVENTCTL_LEFTOVER_RESET;
+        rep->guest_changed = 1;
+        return;
+    }
+    if ( errno == ENOSYS || errno == EOPNOTSUPP )
+    {
+        rep->access_required = VMEVENTCTL_LEFTOVER_UNSUPPORTED;
+        rep->access_required_errno = errno;
+        return;
+    }
+    LOGE(c->h, c->domid, LEFTOVERS,
+         "cannot reset access_required: a mem_access violation will crash the guest");
+    leftover_failed(c, &rep->access_required, &rep->access_required_errno);
+}
+
+/*
+ * Xen answers a mem_access op with ENODEV without a ring, and with EINVAL
+ * where it has no mem_access for the domain (p2m_mem_access_sanity_check:
+ * HVM, Intel VMX and HAP); the default-access read can fail no other way
+ * with EINVAL.  Every page is reset only when the default was restricted
+ * (as xen-access's write and exec modes leave it): setting a page splits
+ * the superpage it is in, and with access_required 0 Xen lifts a page's
+ * restriction on its first access anyway.
+ */
+static void reset_mem_access(struct rescue_ctx *c, int ring)
+{
+    struct vmeventctl_rescue_report *rep = c->rep;
+    xenmem_access_t access;
+    xen_pfn_t max_gpfn;
+    uint64_t nr;
+
+    if ( !ring )
+    {
+        LOGW(c->h, c->domid, LEFTOVERS,
+             "no ring, so mem_access restrictions are not reset; Xen lifts each on its first access once access_required is 0");
+        return;
+    }
+    if ( xc_get_mem_access(c->h->xch, c->domid, ~0ULL, &access) )
+    {
+        if ( errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP )
+        {
+            rep->mem_access = VMEVENTCTL_LEFTOVER_UNSUPPORTED;
+            rep->mem_access_errno = errno;
+            LOGD(c->h, c->domid, LEFTOVERS, "mem_access: not supported for this domain (%s)",
+                 strerror(errno));
+            return;
+        }
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot read the default mem_access");
+        leftover_failed(c, &rep->mem_access, &rep->mem_access_errno);
+        return;
+    }
+    if ( access == XENMEM_access_rwx )
+    {
+        rep->mem_access = VMEVENTCTL_LEFTOVER_NOTHING;
+        return;
+    }
+    LOG(c->h, XTL_INFO, -1, c->domid, LEFTOVERS,
+        "the default mem_access is %d, not rwx: resetting it and every page", (int)access);
+    if ( xc_set_mem_access(c->h->xch, c->domid, XENMEM_access_rwx, ~0ULL, 0) )
+    {
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot reset the default mem_access to rwx");
+        leftover_failed(c, &rep->mem_access, &rep->mem_access_errno);
+        return;
+    }
+    rep->guest_changed = 1;
+    if ( xc_domain_maximum_gpfn(c->h->xch, c->domid, &max_gpfn) )
+    {
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot read the highest gfn to reset every page's mem_access");
+        leftover_failed(c, &rep->mem_access, &rep->mem_access_errno);
+        return;
+    }
+    nr = (uint64_t)max_gpfn + 1;
+    if ( xc_set_mem_access(c->h->xch, c->domid, XENMEM_access_rwx, 0,
+                           nr > UINT32_MAX ? UINT32_MAX : (uint32_t)nr) )
+    {
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot reset the mem_access of gfns 0 to %#llx to rwx",
+             (unsigned long long)max_gpfn);
+        leftover_failed(c, &rep->mem_access, &rep->mem_access_errno);
+        return;
+    }
+    rep->mem_access = VMEVENTCTL_LEFTOVER_RESET;
+}
+
+/*
+ * A dead agent's VM_EVENT_FLAG_TOGGLE_SINGLESTEP leaves a vCPU stepping
+ * (one VM exit per instruction).  Xen has no call to read it; turning it
+ * off also ends a fast single-step.  EOPNOTSUPP: no monitor trap flag
+ * (AMD SVM), checked before the vCPU is touched (hvm_debug_op).
+ */
+static void reset_single_step(struct rescue_ctx *c)
+{
+    struct vmeventctl_rescue_report *rep = c->rep;
+    unsigned int v;
+
+    for ( v = 0; v < c->nr_vcpus; v++ )
+    {
+        if ( xc_domain_debug_control(c->h->xch, c->domid, XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_OFF, v) == 0 )
+        {
+            rep->guest_changed = 1;
+            continue;
+        }
+        if ( errno == EOPNOTSUPP )
+        {
+            rep->single_step = VMEVENTCTL_LEFTOVER_UNSUPPORTED;
+            rep->single_step_errno = errno;
+            return;
+        }
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot turn single-step off on vCPU %u", v);
+        leftover_failed(c, &rep->single_step, &rep->single_step_errno);
+        return;
+    }
+    rep->single_step = VMEVENTCTL_LEFTOVER_RESET;
+}
+
+/*
+ * altp2m is read, never changed: the guest (altp2m mode mixed or limited)
+ * or the toolstack may use it, and turning it off drops every view.
+ * EOPNOTSUPP: the CPU has none (hvm_altp2m_supported: VMX only); EINVAL:
+ * the domain's altp2m mode is "disabled".
+ */
+static void check_altp2m(struct rescue_ctx *c)
+{
+    struct vmeventctl_rescue_report *rep = c->rep;
+    bool active;
+
+    if ( xc_altp2m_get_domain_state(c->h->xch, c->domid, &active) )
+    {
+        if ( errno == EOPNOTSUPP || errno == EINVAL )
+        {
+            rep->altp2m = VMEVENTCTL_LEFTOVER_UNSUPPORTED;
+            rep->altp2m_errno = errno;
+            return;
+        }
+        LOGE(c->h, c->domid, LEFTOVERS, "cannot read whether altp2m is active");
+        leftover_failed(c, &rep->altp2m, &rep->altp2m_errno);
+        return;
+    }
+    if ( !active )
+    {
+        rep->altp2m = VMEVENTCTL_LEFTOVER_NOTHING;
+        return;
+    }
+    rep->altp2m = VMEVENTCTL_LEFTOVER_KEPT;
+    LOGW(c->h, c->domid, LEFTOVERS,
+         "altp2m is active and left as it is: if only the dead agent used it, its views (and their restrictions) still apply");
+}
+
+/* ring: the fresh ring is enabled (mem_access needs one). */
+static void step_reset_leftovers(struct rescue_ctx *c, int ring)
+{
+    reset_access_required(c);
+    reset_mem_access(c, ring);
+    reset_single_step(c);
+    check_altp2m(c);
+    LOG(c->h, XTL_INFO, -1, c->domid, LEFTOVERS,
+        "access_required %s, mem_access %s, single-step %s, altp2m %s",
+        vmeventctl_leftover_name(c->rep->access_required),
+        vmeventctl_leftover_name(c->rep->mem_access),
+        vmeventctl_leftover_name(c->rep->single_step),
+        vmeventctl_leftover_name(c->rep->altp2m));
+}
+
+/* Step 6: answers without requests upset the slot count: disable now. */
 static void step_disable_fresh(struct rescue_ctx *c, void *page)
 {
     munmap(page, XC_PAGE_SIZE);
@@ -313,7 +502,7 @@ static int restore_or_remove_record(struct rescue_ctx *c)
 }
 
 /*
- * Step 6: our reference, then what the dead owner left, then the record:
+ * Step 7: our reference, then what the dead owner left, then the record:
  * killed before the record goes, a successor finds the domain no longer
  * controller-paused (or paused by fewer) and releases nothing it lacks.
  */
@@ -356,7 +545,7 @@ static void step_unpause(struct rescue_ctx *c)
     }
 }
 
-/* Step 7: has every online vCPU run since? */
+/* Step 8: has every online vCPU run since? */
 static void step_watch(struct rescue_ctx *c)
 {
     uint64_t end = vmeventctl__now_ns() + WATCH_MS * 1000000ull;
@@ -475,8 +664,13 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
 
     page = step_enable_fresh(&c);
     if ( !page )
+    {
+        /* No ring is left either way: access_required must not stay set. */
+        step_reset_leftovers(&c, 0);
         goto release;
+    }
     step_answer(&c, page);
+    step_reset_leftovers(&c, 1);
     step_disable_fresh(&c, page);
 
  release:
@@ -516,6 +710,22 @@ const char *vmeventctl_rescue_step_name(enum vmeventctl_rescue_step step)
     case VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH: return "disable fresh ring";
     case VMEVENTCTL_RESCUE_STEP_UNPAUSE:       return "unpause";
     case VMEVENTCTL_RESCUE_STEP_WATCH:         return "watch";
+    case VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS: return "reset leftovers";
+    }
+    return "unknown";
+}
+
+VMEVENTCTL_EXPORT
+const char *vmeventctl_leftover_name(enum vmeventctl_leftover state)
+{
+    switch ( state )
+    {
+    case VMEVENTCTL_LEFTOVER_NOT_TRIED:   return "not tried";
+    case VMEVENTCTL_LEFTOVER_RESET:       return "reset";
+    case VMEVENTCTL_LEFTOVER_NOTHING:     return "nothing to reset";
+    case VMEVENTCTL_LEFTOVER_UNSUPPORTED: return "not supported here";
+    case VMEVENTCTL_LEFTOVER_FAILED:      return "failed";
+    case VMEVENTCTL_LEFTOVER_KEPT:        return "kept";
     }
     return "unknown";
 }

@@ -1030,6 +1030,52 @@ static int status_one(vmeventctl_handle *h, const struct opts *o, const char *ar
  * stop
  */
 
+/*
+ * What the rescue's step 5 did about the dead agent's leftovers, e.g.
+ * "access_required reset, mem_access not supported here (Invalid
+ * argument), ...".  Empty when the rescue did not get that far.
+ */
+static size_t describe_leftovers(const struct vmeventctl_rescue_report *rep,
+                                 char *buf, size_t len)
+{
+    const struct {
+        const char *name;
+        enum vmeventctl_leftover state;
+        int err;
+    } lo[] = {
+        { "access_required", rep->access_required, rep->access_required_errno },
+        { "mem_access", rep->mem_access, rep->mem_access_errno },
+        { "single-step", rep->single_step, rep->single_step_errno },
+        { "altp2m", rep->altp2m, rep->altp2m_errno },
+    };
+    unsigned int i, tried = 0;
+    size_t n = 0;
+
+    if ( len )
+        buf[0] = '\0';
+    for ( i = 0; i < sizeof(lo) / sizeof(lo[0]); i++ )
+        tried += lo[i].state != VMEVENTCTL_LEFTOVER_NOT_TRIED;
+    if ( !tried )
+        return 0;
+    for ( i = 0; i < sizeof(lo) / sizeof(lo[0]) && n < len; i++ )
+    {
+        const char *sep = i ? ", " : "";
+
+        if ( lo[i].state == VMEVENTCTL_LEFTOVER_KEPT )
+            n += (size_t)snprintf(buf + n, len - n, "%s%s active, left as it is", sep, lo[i].name);
+        else if ( lo[i].state == VMEVENTCTL_LEFTOVER_FAILED )
+            n += (size_t)snprintf(buf + n, len - n, "%s%s NOT RESET (%s)", sep, lo[i].name,
+                                  strerror(lo[i].err));
+        else if ( lo[i].err )
+            n += (size_t)snprintf(buf + n, len - n, "%s%s %s (%s)", sep, lo[i].name,
+                                  vmeventctl_leftover_name(lo[i].state), strerror(lo[i].err));
+        else
+            n += (size_t)snprintf(buf + n, len - n, "%s%s %s", sep, lo[i].name,
+                                  vmeventctl_leftover_name(lo[i].state));
+    }
+    return n;
+}
+
 /* Says in the result what a failed or partial rescue left, from its report. */
 static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32_t domid,
                               char *buf, size_t len)
@@ -1057,6 +1103,13 @@ static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32
     if ( rep->failed_step == VMEVENTCTL_RESCUE_STEP_UNPAUSE )
         ADD("; our pause reference may still be held: if xl list shows the guest paused, run 'xl unpause %u' once",
             domid);
+    if ( n < len )
+    {
+        char lo[384];
+
+        if ( describe_leftovers(rep, lo, sizeof(lo)) )
+            ADD("; the dead agent's leftovers: %s", lo);
+    }
 #undef ADD
     return n;
 }
@@ -1067,7 +1120,7 @@ static int rescue_result(vmeventctl_handle *h, struct dom *d, struct stop_info *
     const struct vmeventctl_rescue_report *rep = &si->rep;
     const char *step = vmeventctl_rescue_step_name(rep->failed_step);
     struct vmeventctl_domain_status st;
-    char what[768];
+    char what[1152];
     int err = rep->error;
 
     si->replies_lost = rep->dead_ring_disabled || rep->vcpus_answered > 0;
@@ -1393,6 +1446,25 @@ static int do_signal(vmeventctl_handle *h, struct dom *d, const struct opts *o,
     return after_owner(h, d, o, si, r);
 }
 
+/* {"state": "reset", "errno": null, "error": null} */
+static void json_leftover(struct drain_json *j, const char *key,
+                          enum vmeventctl_leftover state, int err)
+{
+    drain_json_object(j, key);
+    drain_json_str(j, "state", vmeventctl_leftover_name(state));
+    if ( err )
+    {
+        drain_json_int(j, "errno", err);
+        drain_json_str(j, "error", strerror(err));
+    }
+    else
+    {
+        drain_json_null(j, "errno");
+        drain_json_null(j, "error");
+    }
+    drain_json_object_end(j);
+}
+
 static void print_stop_json(const struct dom *d, const struct opts *o,
                             const struct stop_info *si, const struct result *r,
                             char steps[][256], unsigned int nr_steps)
@@ -1467,6 +1539,12 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_bool(&j, "guest_changed", rep->guest_changed);
         drain_json_uint(&j, "paused_ns", rep->paused_ns);
         drain_json_uint(&j, "total_ns", rep->total_ns);
+        drain_json_object(&j, "leftovers");
+        json_leftover(&j, "access_required", rep->access_required, rep->access_required_errno);
+        json_leftover(&j, "mem_access", rep->mem_access, rep->mem_access_errno);
+        json_leftover(&j, "single_step", rep->single_step, rep->single_step_errno);
+        json_leftover(&j, "altp2m", rep->altp2m, rep->altp2m_errno);
+        drain_json_object_end(&j);
         drain_json_object_end(&j);
     }
     else

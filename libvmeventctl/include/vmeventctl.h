@@ -381,10 +381,18 @@ const char *vmeventctl_disable_outcome_name(
  *  4. enable a fresh ring and answer every vCPU (version 7, its vcpu_id,
  *     VM_EVENT_FLAG_VCPU_PAUSED), at most 8 per batch, xc_monitor_resume
  *     after each batch; Xen skips a vCPU that is not waiting;
- *  5. disable the fresh ring while still paused (answers with no request
+ *  5. reset what the dead agent set and the ring's disable leaves behind
+ *     (see enum vmeventctl_leftover): access_required to 0, the default
+ *     mem_access to rwx (and every page's, when the default was
+ *     restricted), single-step off on every vCPU; report whether altp2m
+ *     is active, and leave it as it is.  Done after the dead ring is gone
+ *     (or found absent) and while the fresh ring is still there: Xen's
+ *     mem_access operations need a ring.  A reset that fails is logged
+ *     and reported, and the rescue goes on;
+ *  6. disable the fresh ring while still paused (answers with no request
  *     behind them upset its slot accounting);
- *  6. release our pause reference;
- *  7. watch the vCPUs run again (up to 2 s).
+ *  7. release our pause reference;
+ *  8. watch the vCPUs run again (up to 2 s).
  * What the dead agent's replies would have done is lost.
  */
 enum vmeventctl_rescue_step {
@@ -398,6 +406,7 @@ enum vmeventctl_rescue_step {
     VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH,
     VMEVENTCTL_RESCUE_STEP_UNPAUSE,
     VMEVENTCTL_RESCUE_STEP_WATCH,
+    VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS, /* step 5 above */
 };
 
 /* Rescue even when no ownership record names a dead owner. */
@@ -405,7 +414,8 @@ enum vmeventctl_rescue_step {
 /*
  * Also answer the vCPUs when no ring exists (a ring already disabled the
  * unsafe way leaves its waiting vCPUs frozen, and only answers through a
- * fresh ring release them).
+ * fresh ring release them).  Step 5 runs then too: such a disable left
+ * access_required and the rest behind as well.
  */
 #define VMEVENTCTL_RESCUE_NO_RING (1u << 1)
 /*
@@ -420,6 +430,24 @@ enum vmeventctl_rescue_step {
  */
 #define VMEVENTCTL_RESCUE_RISK_LIVE_AGENT (1u << 2)
 
+/*
+ * What the rescue did about one thing a dead agent may leave set in Xen.
+ * Xen's monitor ring disable clears only the monitor settings
+ * (xen/arch/x86/monitor.c arch_monitor_cleanup_domain) and the per-vCPU
+ * vm_event state (xen/arch/x86/vm_event.c vm_event_cleanup_domain); see
+ * docs/xen-behaviour.md.
+ */
+enum vmeventctl_leftover {
+    /* Not looked at: the rescue stopped before step 5, or no ring was
+     * there for a mem_access reset. */
+    VMEVENTCTL_LEFTOVER_NOT_TRIED = 0,
+    VMEVENTCTL_LEFTOVER_RESET,        /* set back to the no-agent value */
+    VMEVENTCTL_LEFTOVER_NOTHING,      /* read, and already as without an agent */
+    VMEVENTCTL_LEFTOVER_UNSUPPORTED,  /* this Xen or CPU does not have it */
+    VMEVENTCTL_LEFTOVER_FAILED,       /* the reset or read failed: see its errno */
+    VMEVENTCTL_LEFTOVER_KEPT,         /* in use, left as it is (altp2m) */
+};
+
 struct vmeventctl_rescue_report {
     enum vmeventctl_rescue_step failed_step;
     int error;                   /* errno of the failed step, else 0 */
@@ -432,6 +460,41 @@ struct vmeventctl_rescue_report {
     int guest_changed;           /* 1 once any step changed Xen's state */
     uint64_t paused_ns;
     uint64_t total_ns;
+    /*
+     * Step 5.  Each *_errno is the errno of the call that failed (FAILED),
+     * or that said "not here" (UNSUPPORTED), else 0.
+     *
+     * access_required: with it set and no ring, Xen crashes the guest on
+     * its next mem_access violation.  Reset to 0 (Xen has no call to read
+     * it, so it is reset whether or not the agent set it).
+     */
+    enum vmeventctl_leftover access_required;
+    int access_required_errno;
+    /*
+     * mem_access: the default access read through the fresh ring.  RESET:
+     * it was restricted, and the default and every page up to the
+     * domain's highest gfn were set to rwx; NOTHING: it was rwx, and pages
+     * restricted one by one are left for Xen to lift on their first
+     * access (it does so when access_required is 0; setting every page
+     * would split the guest's superpages).  UNSUPPORTED: Xen has
+     * mem_access for HVM guests with HAP on Intel VMX only (EINVAL).
+     */
+    enum vmeventctl_leftover mem_access;
+    int mem_access_errno;
+    /*
+     * single_step: turned off on every vCPU (RESET; Xen has no call to
+     * read it).  UNSUPPORTED where the CPU has no monitor trap flag (AMD
+     * SVM: EOPNOTSUPP).
+     */
+    enum vmeventctl_leftover single_step;
+    int single_step_errno;
+    /*
+     * altp2m: NOTHING when inactive, KEPT when active (left as it is: the
+     * guest or the toolstack may use it), UNSUPPORTED when the CPU or the
+     * domain's altp2m mode has none.  Never changed by the rescue.
+     */
+    enum vmeventctl_leftover altp2m;
+    int altp2m_errno;
     /*
      * With more vCPUs than the ring's 8 slots: the vCPUs found stuck
      * before anything was changed (0 otherwise).  More than 8 means vCPUs
@@ -455,6 +518,13 @@ struct vmeventctl_rescue_report {
  * that check when it cannot be made; ENODEV when there is no ring and
  * VMEVENTCTL_RESCUE_NO_RING is not given.  EBUSY from step 3 means Xen's
  * wait queue is not empty: nothing more is touched.
+ * Step 5 runs whenever the dead ring was disabled (or none was there and
+ * VMEVENTCTL_RESCUE_NO_RING was given), also when the fresh ring could not
+ * be enabled (then mem_access is NOT_TRIED); a leftover Xen does not have
+ * is UNSUPPORTED, which is no failure.  A reset that fails does not stop
+ * the later steps: the rescue returns -1 with failed_step
+ * VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS (unless an earlier step failed
+ * first), the guest still unpaused.
  * Returns 0 when every step succeeded (rep->vcpus_stuck may still be
  * non-zero: the guest did not run again within 2 s), or -1 with errno
  * (rep->failed_step says where).  No path leaves our pause reference,
@@ -463,6 +533,8 @@ struct vmeventctl_rescue_report {
 int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
                       struct vmeventctl_rescue_report *rep);
 const char *vmeventctl_rescue_step_name(enum vmeventctl_rescue_step step);
+/* "not tried", "reset", "nothing to reset", "not supported here", "failed", "kept". */
+const char *vmeventctl_leftover_name(enum vmeventctl_leftover state);
 
 /*
  * Ownership records.

@@ -103,6 +103,8 @@ struct fake_vcpu {
      * reads running=0, as on Xen, so "running" proves it ran.
      */
     int on_cpu;
+    int single_step;            /* v->arch.hvm.single_step */
+    int fast_single_step;       /* v->arch.hvm.fast_single_step.enabled */
     /* RIP left on an INT3 by a sync breakpoint event (vmx.c TRAP_int3). */
     int at_int3;
     /* v->arch.hvm.inject_event, set by xc_hvm_inject_trap (dm.c). */
@@ -132,6 +134,12 @@ struct fake_domain {
     unsigned int shutdown_code;
     unsigned int pause_count;   /* d->controller_pause_count */
     unsigned int monitor_mask;  /* 1u << XEN_DOMCTL_MONITOR_EVENT_* */
+    /* What the monitor disable leaves (see "mem_access, single-step"). */
+    int access_required;        /* the host p2m's access_required */
+    xenmem_access_t default_access;
+    uint8_t page_access[FAKE_NR_GFNS];  /* xenmem_access_t of each gfn */
+    int altp2m_mode;            /* HVM_PARAM_ALTP2M; 0: disabled */
+    int altp2m_active;          /* d->arch.altp2m_active */
     struct fake_vcpu vcpu[FAKE_MAX_VCPUS];
     struct fake_ring ring[FAKE_NR_RING_KINDS];
     struct guest_port port[FAKE_GUEST_PORTS];
@@ -220,6 +228,7 @@ static struct {
     int xen_major, xen_minor;
     int privcall_supported;
     int paging_sharing_built;
+    int host_svm;
 
     unsigned long domid_invalid_ops;
     unsigned long bad_handle_calls;
@@ -1239,6 +1248,9 @@ int fake_domain_add(uint32_t domid, enum fake_dom_type type,
     d->nr_vcpus = nr_vcpus;
     for ( i = 0; i < nr_vcpus; i++ )
         d->vcpu[i].online = 1;
+    /* p2m.c: p2m_initialise: default_access p2m_access_rwx. */
+    d->default_access = XENMEM_access_rwx;
+    memset(d->page_access, XENMEM_access_rwx, sizeof(d->page_access));
     /* Port 0 is reserved, the guest's own channels follow
      * (event_channel.c: evtchn_init, get_free_port). */
     for ( i = 0; i < FAKE_GUEST_FIRST_FREE; i++ )
@@ -1395,6 +1407,27 @@ void fake_set_privileged_call_supported(int supported)
 {
     ensure_init();
     F.privcall_supported = !!supported;
+}
+
+void fake_set_host_svm(int svm)
+{
+    ensure_init();
+    F.host_svm = !!svm;
+}
+
+int fake_altp2m_set(uint32_t domid, int mode, int active)
+{
+    struct fake_domain *d = find_domain(domid);
+
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    d->altp2m_mode = mode;
+    d->altp2m_active = mode && active;
+
+    return 0;
 }
 
 void fake_set_paging_sharing_built(int built)
@@ -1613,6 +1646,70 @@ int fake_vcpu_event_async(uint32_t domid, uint32_t vcpu, uint32_t reason)
     return vcpu_event(domid, vcpu, reason, 0);
 }
 
+/*
+ * x86/mm/mem_access.c: p2m_mem_access_check, on the host p2m: rx2rw
+ * becomes rw on a write with no event; n2rwx becomes rwx and the event is
+ * asynchronous; then, without a ring, access_required crashes the domain
+ * ("Memory access permissions failure, no vm_event listener"), else the
+ * gfn is set to rwx and the vCPU goes on.
+ */
+int fake_vcpu_mem_access(uint32_t domid, uint32_t vcpu, uint64_t gfn, int write)
+{
+    struct fake_domain *d = find_domain(domid);
+    vm_event_request_t tmpl;
+    struct fake_vcpu *v;
+    unsigned int a, need = write ? XENMEM_access_w : XENMEM_access_r;
+    int sync = 1;
+
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    if ( vcpu >= d->nr_vcpus || gfn >= FAKE_NR_GFNS )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    v = &d->vcpu[vcpu];
+    if ( !vcpu_running(d, v) || v->woken )
+    {
+        errno = EAGAIN;
+        return -1;
+    }
+    a = d->page_access[gfn];
+    if ( a <= XENMEM_access_rwx && (a & need) )
+        return FAKE_EVENT_IGNORED;
+    if ( a == XENMEM_access_rx2rw )
+    {
+        if ( !write )
+            return FAKE_EVENT_IGNORED;
+        d->page_access[gfn] = XENMEM_access_rw;
+        return FAKE_EVENT_IGNORED;
+    }
+    if ( a == XENMEM_access_n2rwx )
+    {
+        d->page_access[gfn] = XENMEM_access_rwx;
+        sync = 0;
+    }
+    if ( !d->ring[FAKE_RING_MONITOR].exists )
+    {
+        if ( d->access_required )
+        {
+            fake_domain_shutdown(domid, SHUTDOWN_crash);
+            return FAKE_EVENT_CRASHED;
+        }
+        d->page_access[gfn] = XENMEM_access_rwx;
+        return FAKE_EVENT_IGNORED;
+    }
+    memset(&tmpl, 0, sizeof(tmpl));
+    tmpl.reason = VM_EVENT_REASON_MEM_ACCESS;
+    tmpl.u.mem_access.gfn = gfn;
+    tmpl.u.mem_access.flags = write ? MEM_ACCESS_W : MEM_ACCESS_R;
+
+    return fake_vcpu_event_ex(domid, vcpu, &tmpl, sync);
+}
+
 int fake_ring_set_waiters(uint32_t domid, unsigned int n)
 {
     struct fake_domain *d = find_domain(domid);
@@ -1775,6 +1872,48 @@ int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st)
     }
 
     return 0;
+}
+
+int fake_access_required(uint32_t domid)
+{
+    struct fake_domain *d = find_domain(domid);
+
+    return d ? d->access_required : -1;
+}
+
+int fake_default_access(uint32_t domid)
+{
+    struct fake_domain *d = find_domain(domid);
+
+    return d ? (int)d->default_access : -1;
+}
+
+int fake_pages_restricted(uint32_t domid)
+{
+    struct fake_domain *d = find_domain(domid);
+    int n = 0;
+    unsigned int i;
+
+    if ( !d )
+        return -1;
+    for ( i = 0; i < FAKE_NR_GFNS; i++ )
+        n += d->page_access[i] != XENMEM_access_rwx;
+
+    return n;
+}
+
+int fake_vcpu_single_step(uint32_t domid, uint32_t vcpu)
+{
+    struct fake_vcpu *v = find_vcpu(domid, vcpu);
+
+    return v ? (v->single_step || v->fast_single_step) : -1;
+}
+
+int fake_altp2m_active(uint32_t domid)
+{
+    struct fake_domain *d = find_domain(domid);
+
+    return d ? d->altp2m_active : -1;
 }
 
 int fake_monitor_events(uint32_t domid, unsigned int *mask)
@@ -2645,6 +2784,239 @@ int xc_hvm_inject_trap(xc_interface *xch, uint32_t domid, int vcpu, uint8_t vect
 }
 
 /*
+ * mem_access, single-step, altp2m: what a monitor agent sets besides its
+ * ring, and what the ring's disable leaves alone (vm_event.c:
+ * vm_event_domctl, XEN_VM_EVENT_DISABLE, calls only
+ * arch/x86/monitor.c: arch_monitor_cleanup_domain and, through
+ * vm_event_disable, arch/x86/vm_event.c: vm_event_cleanup_domain).
+ */
+
+/*
+ * domctl.c: XEN_DOMCTL_set_access_required (CONFIG_MEM_ACCESS, which
+ * x86 always has): EPERM on the caller's own domain, else
+ * x86/mm/mem_access.c: arch_p2m_set_access_required.  No vendor check:
+ * it works on SVM too (seen on the rig, Xen 4.17.7 under QEMU).
+ */
+int xc_domain_set_access_required(xc_interface *xch, uint32_t domid,
+                                  unsigned int required)
+{
+    struct fake_domain *d;
+
+    if ( enter("xc_domain_set_access_required", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_domain_set_access_required") )
+        return -1;
+    d = find_domain(domid);
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    if ( domid == 0 )
+    {
+        errno = EPERM;
+        return -1;
+    }
+    d->access_required = !!required;
+
+    return 0;
+}
+
+/*
+ * common/mem_access.c: mem_access_memop: rcu_lock_live_remote_domain_by_id
+ * (ESRCH, EPERM for the caller's own domain, EINVAL for a dying one), then
+ * EINVAL unless x86/mm/mem_access.c: p2m_mem_access_sanity_check (HVM,
+ * cpu_has_vmx, HAP: never on SVM), then ENODEV without a monitor ring.
+ * Returns the domain, or NULL with errno set.
+ */
+static struct fake_domain *mem_access_precheck(uint32_t domid)
+{
+    struct fake_domain *d = find_domain(domid);
+
+    errno = ESRCH;
+    if ( !d )
+        return NULL;
+    errno = EPERM;
+    if ( domid == 0 )
+        return NULL;
+    errno = EINVAL;
+    if ( d->dying || !is_hvm(d) || F.host_svm )
+        return NULL;
+    errno = ENODEV;
+    if ( !d->ring[FAKE_RING_MONITOR].exists )
+        return NULL;
+
+    return d;
+}
+
+/*
+ * XENMEM_access_op_set_access: pfn ~0 sets the default access
+ * (x86/mm/mem_access.c: p2m_set_mem_access); otherwise EINVAL unless
+ * pfn + nr - 1 is within XENMEM_maximum_gpfn and does not wrap, then
+ * every gfn of the range gets the access.  Access values beyond n2rwx
+ * (and XENMEM_access_default, which the model does not need) are EINVAL
+ * (xenmem_access_to_p2m_access).
+ */
+int xc_set_mem_access(xc_interface *xch, uint32_t domain_id,
+                      xenmem_access_t access, uint64_t first_pfn, uint32_t nr)
+{
+    struct fake_domain *d;
+    uint64_t gfn;
+
+    if ( enter("xc_set_mem_access", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_set_mem_access") )
+        return -1;
+    d = mem_access_precheck(domain_id);
+    if ( !d )
+        return -1;
+    if ( (unsigned int)access > XENMEM_access_n2rwx )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    if ( first_pfn == ~0ULL )
+    {
+        d->default_access = access;
+        return 0;
+    }
+    /* nr == 0 fails one of the two checks whatever first_pfn is. */
+    if ( nr == 0 || first_pfn + nr - 1 < first_pfn ||
+         first_pfn + nr - 1 > FAKE_NR_GFNS - 1 )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    for ( gfn = first_pfn; gfn < first_pfn + nr; gfn++ )
+        d->page_access[gfn] = access;
+
+    return 0;
+}
+
+/* XENMEM_access_op_get_access: pfn ~0 reads the default access. */
+int xc_get_mem_access(xc_interface *xch, uint32_t domain_id, uint64_t pfn,
+                      xenmem_access_t *access)
+{
+    struct fake_domain *d;
+
+    if ( enter("xc_get_mem_access", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_get_mem_access") )
+        return -1;
+    d = mem_access_precheck(domain_id);
+    if ( !d )
+        return -1;
+    if ( pfn != ~0ULL && pfn > FAKE_NR_GFNS - 1 )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    *access = pfn == ~0ULL ? d->default_access : d->page_access[pfn];
+
+    return 0;
+}
+
+/* memory.c: XENMEM_maximum_gpfn: ESRCH, or the domain's highest gfn. */
+int xc_domain_maximum_gpfn(xc_interface *xch, uint32_t domid, xen_pfn_t *gpfns)
+{
+    if ( enter("xc_domain_maximum_gpfn", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_domain_maximum_gpfn") )
+        return -1;
+    if ( !find_domain(domid) )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    *gpfns = FAKE_NR_GFNS - 1;
+
+    return 0;
+}
+
+/*
+ * x86/domctl.c: XEN_DOMCTL_debug_op: EINVAL for a vCPU beyond max_vcpus,
+ * the caller's own or a PV domain; then hvm/hvm.c: hvm_debug_op:
+ * EOPNOTSUPP without the monitor trap flag (SVM), ENOSYS for another op;
+ * SINGLE_STEP_OFF also ends a fast single-step.
+ */
+int xc_domain_debug_control(xc_interface *xch, uint32_t domid, uint32_t sop,
+                            uint32_t vcpu)
+{
+    struct fake_domain *d;
+
+    if ( enter("xc_domain_debug_control", 1) )
+        return -1;
+    if ( !xc_valid(xch, "xc_domain_debug_control") )
+        return -1;
+    d = find_domain(domid);
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    if ( vcpu >= d->nr_vcpus || domid == 0 || !is_hvm(d) )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    if ( sop != XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_ON &&
+         sop != XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_OFF )
+    {
+        errno = ENOSYS;
+        return -1;
+    }
+    if ( F.host_svm )
+    {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    d->vcpu[vcpu].single_step = sop == XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_ON;
+    if ( sop == XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_OFF )
+        d->vcpu[vcpu].fast_single_step = 0;
+
+    return 0;
+}
+
+/*
+ * hvm/hvm.c: do_altp2m_op: EOPNOTSUPP without altp2m on the CPU
+ * (hvm_altp2m_supported: VMX only), ESRCH, EOPNOTSUPP for a PV domain,
+ * EINVAL when the domain's altp2m mode is disabled; then the state.
+ */
+int xc_altp2m_get_domain_state(xc_interface *handle, uint32_t dom, bool *state)
+{
+    struct fake_domain *d;
+
+    if ( enter("xc_altp2m_get_domain_state", 1) )
+        return -1;
+    if ( !xc_valid(handle, "xc_altp2m_get_domain_state") )
+        return -1;
+    if ( F.host_svm )
+    {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    d = find_domain(dom);
+    if ( !d )
+    {
+        errno = ESRCH;
+        return -1;
+    }
+    if ( !is_hvm(d) )
+    {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    if ( !d->altp2m_mode )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    *state = d->altp2m_active;
+
+    return 0;
+}
+
+/*
  * Paging and sharing: xc_mem_paging.c / xc_memshr.c go straight to
  * XEN_DOMCTL_vm_event_op (EINVAL for a NULL port).  Without
  * CONFIG_MEM_PAGING / CONFIG_MEM_SHARING vm_event_domctl answers ENOSYS
@@ -3500,6 +3872,21 @@ static const struct {
     { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
     { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
     { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
+    /* domctl.c: XEN_DOMCTL_set_access_required; ENOSYS without
+     * CONFIG_MEM_ACCESS (not Debian's): "not supported here". */
+    { "xc_domain_set_access_required", { EPERM, ESRCH, ENOSYS } },
+    /* common/mem_access.c: mem_access_memop; EINVAL is also the answer
+     * of a host without mem_access (SVM), ENODEV of a domain without a
+     * ring, ENOMEM of a p2m that cannot split a superpage. */
+    { "xc_get_mem_access",         { EINVAL, ENODEV, EPERM, ESRCH } },
+    { "xc_set_mem_access",         { EINVAL, ENODEV, EPERM, ESRCH, ENOMEM } },
+    { "xc_domain_maximum_gpfn",    { ESRCH, EPERM } },
+    /* x86/domctl.c: XEN_DOMCTL_debug_op, hvm.c: hvm_debug_op; EOPNOTSUPP
+     * on SVM. */
+    { "xc_domain_debug_control",   { EOPNOTSUPP, EINVAL, ESRCH, EPERM } },
+    /* hvm.c: do_altp2m_op; EOPNOTSUPP on SVM, EINVAL for altp2m mode
+     * disabled. */
+    { "xc_altp2m_get_domain_state", { EOPNOTSUPP, EINVAL, ESRCH, EPERM } },
     { "xenevtchn_bind_interdomain", { EINVAL, ENOMEM, EBUSY, ENOSPC } },
     { "xenevtchn_unbind",          { EINVAL, ENOTCONN } },
     { "xenevtchn_notify",          { EINVAL, ENOTCONN } },

@@ -33,6 +33,8 @@
 #define FAKE_MAX_VCPUS         64
 #define FAKE_MAX_PAUSE_COUNT   255      /* _domain_pause_by_systemcontroller */
 #define FAKE_ALL_DOMAINS       0xffffffffu
+/* A guest's gfns: 0 to FAKE_NR_GFNS - 1 (XENMEM_maximum_gpfn's answer + 1). */
+#define FAKE_NR_GFNS           256
 
 enum fake_dom_type {
     FAKE_DOM_HVM,
@@ -50,6 +52,7 @@ enum fake_ring_kind {
 #define FAKE_EVENT_IGNORED  0  /* source off or no ring: the vCPU carries on */
 #define FAKE_EVENT_PUT      1  /* request placed on the ring */
 #define FAKE_EVENT_QUEUED   2  /* ring full: the vCPU sleeps on the queue */
+#define FAKE_EVENT_CRASHED  3  /* Xen crashed the domain (fake_vcpu_mem_access) */
 
 /*
  * Reset and set-up.
@@ -103,6 +106,18 @@ void fake_set_privileged_call_supported(int supported);
  * port-only ring (no page is handed out by these calls). */
 void fake_set_paging_sharing_built(int built);
 
+/* The host's CPU: 0 (default) Intel VMX with EPT, where Xen has
+ * mem_access, single-step and altp2m for HVM guests; 1 AMD SVM with NPT (as
+ * the real-host rig under QEMU), where it has none of them: mem_access
+ * ops answer EINVAL, XEN_DOMCTL_debug_op single-step EOPNOTSUPP, altp2m
+ * ops EOPNOTSUPP. */
+void fake_set_host_svm(int svm);
+
+/* altp2m of a domain as created with altp2m=MODE (HVM_PARAM_ALTP2M; 0
+ * disabled) and switched on (active != 0) by someone, as
+ * xc_altp2m_set_domain_state would.  No views are modelled. */
+int fake_altp2m_set(uint32_t domid, int mode, int active);
+
 /*
  * Time and guest activity.
  */
@@ -139,6 +154,17 @@ int fake_vcpu_event_async(uint32_t domid, uint32_t vcpu, uint32_t reason);
  * defaults); Xen's fields (version, vcpu_id, VCPU_PAUSED) are overwritten. */
 int fake_vcpu_event_ex(uint32_t domid, uint32_t vcpu,
                        const vm_event_request_t *tmpl, int sync);
+
+/* A guest read (write == 0) or write of gfn on a running vCPU, against
+ * the host p2m's access of that gfn (x86/mm/mem_access.c:
+ * p2m_mem_access_check).  Allowed: FAKE_EVENT_IGNORED.  rx2rw on a write
+ * becomes rw with no event.  A violation with a monitor ring is a
+ * synchronous VM_EVENT_REASON_MEM_ACCESS request (FAKE_EVENT_PUT or
+ * _QUEUED); without one, access_required crashes the domain
+ * (FAKE_EVENT_CRASHED, shut down with SHUTDOWN_crash), else Xen sets the
+ * gfn to rwx and the access goes on (FAKE_EVENT_IGNORED).  -1 with errno
+ * as fake_vcpu_event(), or EINVAL for a gfn beyond the guest's. */
+int fake_vcpu_mem_access(uint32_t domid, uint32_t vcpu, uint64_t gfn, int write);
 
 /* Puts n waiters the test owns on the monitor ring's wait queue (0 removes
  * them).  Xen never wakes these; while any waiter is queued
@@ -219,6 +245,17 @@ struct fake_ring_stats {
 };
 /* Fills *st for domid's monitor ring. */
 int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st);
+
+/* access_required (0/1), or -1 (no domain). */
+int fake_access_required(uint32_t domid);
+/* The host p2m's default access (xenmem_access_t), or -1. */
+int fake_default_access(uint32_t domid);
+/* Gfns whose access is not rwx, or -1. */
+int fake_pages_restricted(uint32_t domid);
+/* 1 if the vCPU single-steps (normal or fast), 0, or -1. */
+int fake_vcpu_single_step(uint32_t domid, uint32_t vcpu);
+/* 1 if altp2m is active, 0, or -1. */
+int fake_altp2m_active(uint32_t domid);
 
 /* Enabled monitor events: bit (1u << XEN_DOMCTL_MONITOR_EVENT_*). */
 int fake_monitor_events(uint32_t domid, unsigned int *mask);

@@ -115,4 +115,25 @@ static inline void fx_dead_agent(unsigned int nr_vcpus, int with_record,
     vmeventctl_close(h);
 }
 
+/*
+ * What a dead agent leaves besides its ring, set straight through Xen as
+ * xen-access -m does: access_required, and where the host has them (the
+ * fake's VMX, not SVM) the default access and every page rx with the
+ * ring still there, and single-step on each of the first nr_vcpus vCPUs.
+ */
+static inline void fx_agent_leftovers(unsigned int nr_vcpus)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    unsigned int i;
+
+    if ( !xch || xc_domain_set_access_required(xch, GUEST, 1) )
+        tap_bail("set_access_required: %s", strerror(errno));
+    if ( !xc_set_mem_access(xch, GUEST, XENMEM_access_rx, ~0ULL, 0) &&
+         xc_set_mem_access(xch, GUEST, XENMEM_access_rx, 0, FAKE_NR_GFNS) )
+        tap_bail("set_mem_access: %s", strerror(errno));
+    for ( i = 0; i < nr_vcpus; i++ )
+        xc_domain_debug_control(xch, GUEST, XEN_DOMCTL_DEBUG_OP_SINGLE_STEP_ON, i);
+    xc_interface_close(xch);
+}
+
 #endif

@@ -422,6 +422,38 @@ static void test_dead_owner_json(void)
     expect_in(err, "libvmeventctl: info: domain 5: rescue", "  the library's messages on stderr");
 }
 
+/* What the rescue reset of a dead xen-access -m, in the text and the JSON. */
+static void test_leftovers(void)
+{
+    dead_agent(2, 1, 2);
+    fx_agent_leftovers(2);
+    expect_rc(run("stop", "5", NULL), DRAIN_EXIT_SUCCESS, "stop a guest with a dead agent's leftovers (VMX): 0");
+    expect_in(out, "the dead agent's leftovers: access_required reset, mem_access reset, single-step reset, altp2m not supported here (Invalid argument)",
+              "  says what was reset");
+    tap_ok(fake_access_required(GUEST) == 0 && fake_pages_restricted(GUEST) == 0 &&
+           fake_vcpu_single_step(GUEST, 1) == 0, "  and it was");
+
+    dead_agent(2, 1, 2);
+    fake_set_host_svm(1);
+    fx_agent_leftovers(2);
+    expect_rc(run("--json", "stop", "5", NULL), DRAIN_EXIT_SUCCESS, "stop --json, the same on SVM: 0");
+    expect_json("d['rescue']['leftovers']['access_required'] == {'state': 'reset', 'errno': None, 'error': None} "
+                "and d['rescue']['leftovers']['mem_access']['state'] == 'not supported here' "
+                "and d['rescue']['leftovers']['mem_access']['errno'] == 22 "
+                "and d['rescue']['leftovers']['single_step']['state'] == 'not supported here' "
+                "and d['rescue']['leftovers']['single_step']['errno'] == 95 "
+                "and d['rescue']['leftovers']['altp2m']['state'] == 'not supported here'",
+                "  the leftovers in JSON");
+
+    dead_agent(1, 1, 1);
+    fx_agent_leftovers(1);
+    fake_fail_func("xc_domain_set_access_required", 1, EPERM);
+    expect_rc(run("stop", "5", NULL), DRAIN_EXIT_FAILED_CHANGED, "access_required reset refused: failed, guest changed");
+    fake_fail_clear();
+    expect_in(err, "access_required NOT RESET (Operation not permitted)", "  says access_required was not reset");
+    tap_ok(fake_pause_count(GUEST) == 0 && fx_waiting(1) == 0, "  the guest is unpaused and runs");
+}
+
 static void test_unknown_owner(void)
 {
     struct snapshot s;
@@ -854,6 +886,7 @@ int main(void)
     test_dead_owner(2, 2);
     test_dead_owner(12, 4);
     test_dead_owner_json();
+    test_leftovers();
     test_unknown_owner();
     test_dry_run();
     test_no_ring_stuck();

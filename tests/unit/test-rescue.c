@@ -295,6 +295,181 @@ static void test_rescue_order(void)
     vmeventctl_close(h);
 }
 
+/*
+ * Step 5, on the fake's VMX host: a dead xen-access -m write left
+ * access_required, every page rx and single-step behind.  Xen's monitor
+ * disable clears none of them, and with access_required set and no ring
+ * the guest's next write crashes it (p2m_mem_access_check).
+ */
+static void test_leftovers_vmx(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(2, 1, 2);
+    fx_agent_leftovers(2);
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "leftovers (VMX): rescue");
+    tap_ok(rep.access_required == VMEVENTCTL_LEFTOVER_RESET && fake_access_required(GUEST) == 0,
+           "  access_required reset and reported");
+    tap_ok(rep.mem_access == VMEVENTCTL_LEFTOVER_RESET &&
+           fake_default_access(GUEST) == XENMEM_access_rwx && fake_pages_restricted(GUEST) == 0,
+           "  default and page access rwx again, reported reset");
+    tap_ok(rep.single_step == VMEVENTCTL_LEFTOVER_RESET && fake_vcpu_single_step(GUEST, 0) == 0 &&
+           fake_vcpu_single_step(GUEST, 1) == 0, "  single-step off on both vCPUs, reported reset");
+    tap_ok(rep.altp2m == VMEVENTCTL_LEFTOVER_UNSUPPORTED && rep.altp2m_errno == EINVAL,
+           "  altp2m: disabled for the domain (EINVAL), reported not supported");
+    tap_is(rep.failed_step, VMEVENTCTL_RESCUE_STEP_NONE, "  no step failed");
+    tap_is(fake_vcpu_mem_access(GUEST, 0, 10, 1), FAKE_EVENT_IGNORED,
+           "  the guest's next write goes on: no crash");
+    tap_ok(fake_pause_count(GUEST) == 0 && fx_waiting(2) == 0 && fx_nothing_left() &&
+           fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0, "  unpaused, nothing of ours left");
+    vmeventctl_close(h);
+
+    /* What the rescue is for: without step 5 the guest dies. */
+    fx_dead_agent(1, 1, 0);
+    fx_agent_leftovers(1);
+    {
+        xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+
+        xc_monitor_disable(xch, GUEST);
+        xc_interface_close(xch);
+    }
+    tap_is(fake_vcpu_mem_access(GUEST, 0, 10, 1), FAKE_EVENT_CRASHED,
+           "model: the monitor disable alone leaves access_required, and the next write crashes the guest");
+}
+
+/* The rig's host: SVM has no mem_access, single-step or altp2m. */
+static void test_leftovers_svm(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(2, 1, 1);
+    fake_set_host_svm(1);
+    fx_agent_leftovers(2);
+    tap_is(fake_access_required(GUEST), 1, "SVM: the dead agent's access_required is set");
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "leftovers (SVM): rescue succeeds");
+    tap_ok(rep.access_required == VMEVENTCTL_LEFTOVER_RESET && fake_access_required(GUEST) == 0,
+           "  access_required reset");
+    tap_ok(rep.mem_access == VMEVENTCTL_LEFTOVER_UNSUPPORTED && rep.mem_access_errno == EINVAL,
+           "  mem_access: not supported here (EINVAL)");
+    tap_ok(rep.single_step == VMEVENTCTL_LEFTOVER_UNSUPPORTED && rep.single_step_errno == EOPNOTSUPP,
+           "  single-step: not supported here (EOPNOTSUPP)");
+    tap_ok(rep.altp2m == VMEVENTCTL_LEFTOVER_UNSUPPORTED && rep.altp2m_errno == EOPNOTSUPP,
+           "  altp2m: not supported here (EOPNOTSUPP)");
+    tap_ok(rep.failed_step == VMEVENTCTL_RESCUE_STEP_NONE && fake_pause_count(GUEST) == 0 &&
+           fx_waiting(2) == 0 && fx_nothing_left(), "  no failure, unpaused, nothing left");
+    vmeventctl_close(h);
+}
+
+/*
+ * Pages restricted one by one under an rwx default are left to Xen, which
+ * lifts each on its first access once access_required is 0.  An active
+ * altp2m is reported and kept.
+ */
+static void test_leftovers_pages_altp2m(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+    xc_interface *xch;
+
+    fx_dead_agent(1, 1, 1);
+    xch = xc_interface_open(NULL, NULL, 0);
+    xc_domain_set_access_required(xch, GUEST, 1);
+    xc_set_mem_access(xch, GUEST, XENMEM_access_r, 10, 2);
+    xc_interface_close(xch);
+    fake_altp2m_set(GUEST, 1, 1);
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "two pages restricted, rwx default, altp2m on: rescue");
+    tap_ok(rep.mem_access == VMEVENTCTL_LEFTOVER_NOTHING && fake_pages_restricted(GUEST) == 2,
+           "  mem_access: the default was rwx, nothing reset, the two pages left");
+    tap_ok(rep.altp2m == VMEVENTCTL_LEFTOVER_KEPT && fake_altp2m_active(GUEST) == 1,
+           "  altp2m: active, reported kept, still active");
+    tap_ok(fake_vcpu_mem_access(GUEST, 0, 11, 1) == FAKE_EVENT_IGNORED && fake_pages_restricted(GUEST) == 1,
+           "  a write to one goes on, and Xen lifts its restriction");
+    vmeventctl_close(h);
+}
+
+/* A reset that fails is reported; the rescue still answers and unpauses. */
+static void test_leftovers_failures(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(2, 1, 2);
+    fx_agent_leftovers(2);
+    h = fx_open();
+    fake_set_autostep(1);
+    fake_fail_func("xc_domain_set_access_required", 1, EPERM);
+    errno = 0;
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EPERM,
+           "access_required reset refused (EPERM): the rescue reports failure");
+    fake_fail_clear();
+    tap_ok(rep.failed_step == VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS &&
+           !strcmp(vmeventctl_rescue_step_name(rep.failed_step), "reset leftovers"),
+           "  at step 'reset leftovers'");
+    tap_ok(rep.access_required == VMEVENTCTL_LEFTOVER_FAILED && rep.access_required_errno == EPERM,
+           "  access_required: failed, EPERM");
+    tap_ok(rep.mem_access == VMEVENTCTL_LEFTOVER_RESET && rep.single_step == VMEVENTCTL_LEFTOVER_RESET,
+           "  the other resets still done");
+    tap_ok(rep.fresh_ring_disabled && fake_pause_count(GUEST) == 0 && fx_waiting(2) == 0 &&
+           rep.vcpus_stuck == 0 && fx_nothing_left(),
+           "  fresh ring disabled, guest unpaused and running, nothing left");
+    vmeventctl_close(h);
+
+    /* No fresh ring: access_required and single-step still, mem_access not. */
+    fx_dead_agent(1, 1, 1);
+    fx_agent_leftovers(1);
+    h = fx_open();
+    fake_set_autostep(1);
+    fake_fail_func("xc_monitor_enable", 1, ENOMEM);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), -1, "fresh ring refused: the rescue fails");
+    fake_fail_clear();
+    tap_ok(rep.failed_step == VMEVENTCTL_RESCUE_STEP_ENABLE_FRESH &&
+           rep.access_required == VMEVENTCTL_LEFTOVER_RESET && fake_access_required(GUEST) == 0 &&
+           rep.single_step == VMEVENTCTL_LEFTOVER_RESET,
+           "  at the enable, but access_required and single-step are reset");
+    tap_ok(rep.mem_access == VMEVENTCTL_LEFTOVER_NOT_TRIED && fake_pause_count(GUEST) == 0,
+           "  mem_access not tried (no ring), guest unpaused");
+    vmeventctl_close(h);
+}
+
+/* An unsafe disable left no ring, a waiting vCPU and the leftovers. */
+static void test_leftovers_no_ring(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+    xc_interface *xch;
+
+    fx_dead_agent(1, 0, 1);
+    fx_agent_leftovers(1);
+    xch = xc_interface_open(NULL, NULL, 0);
+    xc_monitor_disable(xch, GUEST);
+    xc_interface_close(xch);
+    h = fx_open();
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING, &rep), 0,
+           "no ring, leftovers: rescue with no-ring");
+    tap_ok(rep.access_required == VMEVENTCTL_LEFTOVER_RESET && rep.mem_access == VMEVENTCTL_LEFTOVER_RESET &&
+           rep.single_step == VMEVENTCTL_LEFTOVER_RESET && fake_access_required(GUEST) == 0 &&
+           fake_pages_restricted(GUEST) == 0 && fx_waiting(1) == 0,
+           "  everything reset through the fresh ring, the vCPU runs");
+    vmeventctl_close(h);
+
+    /* Refused before anything changed: nothing is reset either. */
+    fx_dead_agent(1, 0, 1);
+    fx_agent_leftovers(1);
+    h = fx_open();
+    tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && rep.access_required == VMEVENTCTL_LEFTOVER_NOT_TRIED &&
+           fake_access_required(GUEST) == 1, "a refused rescue (EPERM) resets nothing");
+    vmeventctl_close(h);
+}
+
 int main(void)
 {
     test_rescue(1, 1);
@@ -308,5 +483,10 @@ int main(void)
     test_killed_rescuer();
     test_dead_owner_pauses();
     test_rescue_order();
+    test_leftovers_vmx();
+    test_leftovers_svm();
+    test_leftovers_pages_altp2m();
+    test_leftovers_failures();
+    test_leftovers_no_ring();
     return tap_done();
 }
