@@ -1248,7 +1248,7 @@ int fake_domain_add(uint32_t domid, enum fake_dom_type type,
     d->nr_vcpus = nr_vcpus;
     for ( i = 0; i < nr_vcpus; i++ )
         d->vcpu[i].online = 1;
-    /* p2m.c: p2m_initialise: default_access p2m_access_rwx. */
+    /* mm/p2m-basic.c:44: p2m_initialise: default_access p2m_access_rwx. */
     d->default_access = XENMEM_access_rwx;
     memset(d->page_access, XENMEM_access_rwx, sizeof(d->page_access));
     /* Port 0 is reserved, the guest's own channels follow
@@ -1647,9 +1647,10 @@ int fake_vcpu_event_async(uint32_t domid, uint32_t vcpu, uint32_t reason)
 }
 
 /*
- * x86/mm/mem_access.c: p2m_mem_access_check, on the host p2m: rx2rw
- * becomes rw on a write with no event; n2rwx becomes rwx and the event is
- * asynchronous; then, without a ring, access_required crashes the domain
+ * x86/mm/mem_access.c:142: p2m_mem_access_check, on the host p2m: rx2rw
+ * becomes rw on a write with no event (:167); n2rwx becomes rwx and the
+ * event is asynchronous (:174); then, without a ring (:185),
+ * access_required crashes the domain (:187-193)
  * ("Memory access permissions failure, no vm_event listener"), else the
  * gfn is set to rwx and the vCPU goes on.
  */
@@ -2792,9 +2793,9 @@ int xc_hvm_inject_trap(xc_interface *xch, uint32_t domid, int vcpu, uint8_t vect
  */
 
 /*
- * domctl.c: XEN_DOMCTL_set_access_required (CONFIG_MEM_ACCESS, which
+ * domctl.c:926: XEN_DOMCTL_set_access_required (CONFIG_MEM_ACCESS, which
  * x86 always has): EPERM on the caller's own domain, else
- * x86/mm/mem_access.c: arch_p2m_set_access_required.  No vendor check:
+ * x86/mm/mem_access.c:492: arch_p2m_set_access_required.  No vendor check:
  * it works on SVM too (seen on the rig, Xen 4.17.7 under QEMU).
  */
 int xc_domain_set_access_required(xc_interface *xch, uint32_t domid,
@@ -2825,8 +2826,9 @@ int xc_domain_set_access_required(xc_interface *xch, uint32_t domid,
 /*
  * common/mem_access.c: mem_access_memop: rcu_lock_live_remote_domain_by_id
  * (ESRCH, EPERM for the caller's own domain, EINVAL for a dying one), then
- * EINVAL unless x86/mm/mem_access.c: p2m_mem_access_sanity_check (HVM,
- * cpu_has_vmx, HAP: never on SVM), then ENODEV without a monitor ring.
+ * EINVAL unless x86/mm/mem_access.c:511: p2m_mem_access_sanity_check (HVM,
+ * cpu_has_vmx, HAP: never on SVM) (:46-48), then ENODEV without a monitor
+ * ring (:54-56).
  * Returns the domain, or NULL with errno set.
  */
 static struct fake_domain *mem_access_precheck(uint32_t domid)
@@ -2851,7 +2853,7 @@ static struct fake_domain *mem_access_precheck(uint32_t domid)
 
 /*
  * XENMEM_access_op_set_access: pfn ~0 sets the default access
- * (x86/mm/mem_access.c: p2m_set_mem_access); otherwise EINVAL unless
+ * (x86/mm/mem_access.c:376, p2m_set_mem_access); otherwise EINVAL unless
  * pfn + nr - 1 is within XENMEM_maximum_gpfn and does not wrap, then
  * every gfn of the range gets the access.  Access values beyond n2rwx
  * (and XENMEM_access_default, which the model does not need) are EINVAL
@@ -2916,7 +2918,7 @@ int xc_get_mem_access(xc_interface *xch, uint32_t domain_id, uint64_t pfn,
     return 0;
 }
 
-/* memory.c: XENMEM_maximum_gpfn: ESRCH, or the domain's highest gfn. */
+/* memory.c:1493: XENMEM_maximum_gpfn: ESRCH, or the domain's highest gfn. */
 int xc_domain_maximum_gpfn(xc_interface *xch, uint32_t domid, xen_pfn_t *gpfns)
 {
     if ( enter("xc_domain_maximum_gpfn", 1) )
@@ -2934,8 +2936,8 @@ int xc_domain_maximum_gpfn(xc_interface *xch, uint32_t domid, xen_pfn_t *gpfns)
 }
 
 /*
- * x86/domctl.c: XEN_DOMCTL_debug_op: EINVAL for a vCPU beyond max_vcpus,
- * the caller's own or a PV domain; then hvm/hvm.c: hvm_debug_op:
+ * x86/domctl.c:828: XEN_DOMCTL_debug_op: EINVAL for a vCPU beyond max_vcpus,
+ * the caller's own or a PV domain; then hvm/hvm.c:5153: hvm_debug_op:
  * EOPNOTSUPP without the monitor trap flag (SVM), ENOSYS for another op;
  * SINGLE_STEP_OFF also ends a fast single-step.
  */
@@ -2978,9 +2980,9 @@ int xc_domain_debug_control(xc_interface *xch, uint32_t domid, uint32_t sop,
 }
 
 /*
- * hvm/hvm.c: do_altp2m_op: EOPNOTSUPP without altp2m on the CPU
+ * hvm/hvm.c:4549: do_altp2m_op: EOPNOTSUPP without altp2m on the CPU
  * (hvm_altp2m_supported: VMX only), ESRCH, EOPNOTSUPP for a PV domain,
- * EINVAL when the domain's altp2m mode is disabled; then the state.
+ * EINVAL when the domain's altp2m mode is disabled (:4612); then the state.
  */
 int xc_altp2m_get_domain_state(xc_interface *handle, uint32_t dom, bool *state)
 {
