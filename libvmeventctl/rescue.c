@@ -114,8 +114,12 @@ static int step_check_sleepers(struct rescue_ctx *c)
 
     if ( c->nr_vcpus <= VMEVENTCTL__RING_SLOTS )
         return 0;
-    if ( xc_monitor_resume(c->h->xch, c->domid) && errno != ENODEV )
+    if ( xc_monitor_resume(c->h->xch, c->domid) )
     {
+        /* No ring, no wait queue: vCPUs left waiting by an unsafe
+         * disable are answered in batches of 8 like any others. */
+        if ( errno == ENODEV )
+            return 0;
         LOGE(c->h, c->domid, "rescue: check", "xc_monitor_resume failed");
         return -1;
     }

@@ -331,7 +331,8 @@ struct vmeventctl_disable_report {
  *     request does not shorten it;
  *  3. mark the ownership record "paused 1", then take one pause reference;
  *  4. final drain and xc_monitor_resume; if anything was answered, unpause,
- *     settle again and retry, at most 3 times;
+ *     settle again and retry, never disabling straight after answers taken
+ *     under the pause (3 rounds are allowed past the timeout, 64 in all);
  *  5. unbind our port, so that no notify of ours races the disable;
  *  6. xc_monitor_disable;
  *  7. release exactly the pause reference we took;
@@ -516,8 +517,13 @@ struct vmeventctl_rescue_report {
  * one is found),
  * unless VMEVENTCTL_RESCUE_RISK_LIVE_AGENT is given, or the errno of
  * that check when it cannot be made; ENODEV when there is no ring and
- * VMEVENTCTL_RESCUE_NO_RING is not given.  EBUSY from step 3 means Xen's
- * wait queue is not empty: nothing more is touched.
+ * VMEVENTCTL_RESCUE_NO_RING is not given; EBUSY, failed_step CHECK and
+ * rep->vcpus_stuck_before above 8 when, with more vCPUs than the ring's 8
+ * slots, more stay stuck than it has slots (sampled for 500 ms before any
+ * pause, after a resume probe takes what the dead agent published): vCPUs
+ * sleep on the dead ring's wait queue, and only destroying the guest frees
+ * them.  EBUSY from step 3 means Xen's wait queue is not empty: nothing
+ * more is touched.
  * Step 5 runs whenever the dead ring was disabled (or none was there and
  * VMEVENTCTL_RESCUE_NO_RING was given), also when the fresh ring could not
  * be enabled (then mem_access is NOT_TRIED); a leftover Xen does not have

@@ -167,6 +167,20 @@ static void test_too_many_waiting(void)
     free(rec);
     vmeventctl_close(h);
 
+    /*
+     * No ring, no wait queue: a paused 12-vCPU domain reads all 12 stuck,
+     * but nobody sleeps on a queue, and the no-ring rescue goes ahead.
+     */
+    h = fx_world(12);
+    fake_domain_set_pause_count(GUEST, 1);
+    fake_set_autostep(1);
+    rep.vcpus_stuck_before = 99;
+    tap_ok(vmeventctl_rescue(h, GUEST, VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_NO_RING, &rep) == 0 &&
+           rep.vcpus_stuck_before == 0,
+           "12 vCPUs of a paused domain with no ring: the no-ring rescue is not refused");
+    tap_is(fake_pause_count(GUEST), 1, "  the controller's pause is left as found");
+    vmeventctl_close(h);
+
     /* 10 vCPUs, 8 waiting, none asleep on the queue: a rescue works. */
     fx_dead_agent(10, 1, 8);
     h = fx_open();
