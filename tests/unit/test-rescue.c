@@ -181,6 +181,30 @@ static void test_too_many_waiting(void)
     tap_is(fake_pause_count(GUEST), 1, "  the controller's pause is left as found");
     vmeventctl_close(h);
 
+    /* The check's own calls failing: refused at the check, nothing changed. */
+    {
+        static const char *const fns[] = { "xc_monitor_resume", "xc_vcpu_getinfo" };
+        unsigned int f;
+
+        for ( f = 0; f < 2; f++ )
+        {
+            char what[96];
+
+            fx_dead_agent(12, 1, 12);
+            h = fx_open();
+            fake_log_mark();
+            fake_fail_func(fns[f], 1, EPERM);
+            snprintf(what, sizeof(what), "the sleepers check's %s fails: refused at the check, EPERM", fns[f]);
+            errno = 0;
+            tap_ok(vmeventctl_rescue(h, GUEST, 0, &rep) == -1 && errno == EPERM &&
+                   rep.failed_step == VMEVENTCTL_RESCUE_STEP_CHECK, what);
+            fake_fail_clear();
+            tap_ok(fake_call_count("xc_domain_pause") == 0 && fake_pause_count(GUEST) == 0 &&
+                   fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1, "  nothing changed");
+            vmeventctl_close(h);
+        }
+    }
+
     /* 10 vCPUs, 8 waiting, none asleep on the queue: a rescue works. */
     fx_dead_agent(10, 1, 8);
     h = fx_open();
