@@ -33,7 +33,7 @@ TP_AGENTS="xen-access ours lean"
 TP_PLACEMENT="same split"   # same: dom0 and guest vCPUs pinned to pCPU 0;
                             # split: dom0 on pCPU 0, the guest on pCPU 1
 RUNS=12             # runs per safe-disable / rescue / bare configuration
-DISABLE_VCPUS="1 2 8"
+DISABLE_VCPUS="1 2 8 16"
 PACE_US=20000       # safe-disable guests: each loop sleeps this long after a CPUID
 STRESS_SECS=5
 [ -r "$B/bench.conf" ] && . "$B/bench.conf"
@@ -230,13 +230,15 @@ throughput() { # NAME DOMID VCPUS
 # K loops in the guest, paced (each sleeps PACE_US after a CPUID) or busy
 # (back to back: with 8 vCPUs on the 2 emulated pCPUs, dom0 then fights
 # the guest for CPU, on a real host an 8-vCPU guest would have its own).
-disable_set() { # NAME DOMID VCPUS K LOAD
-	local t0 l pause=$PACE_US
+# LOOPS (default K): CPUID loops in the guest; with more vCPUs than the
+# ring's 8 slots, K stays at 8 while every vCPU loops.
+disable_set() { # NAME DOMID VCPUS K LOAD [LOOPS]
+	local t0 l pause=$PACE_US loops=${6:-$4}
 	t0=$(uptime_s)
 	alive "$1" "$3" "disable-k$4-$5" || return 1
 	[ "$5" = busy ] && pause=0
 	set -- "$1" "$GID" "$3" "$4" "$5"
-	spin "$1" "$2" "$4" "$pause" || return 1
+	spin "$1" "$2" "$loops" "$pause" || return 1
 	bench-dom0 disable "$2" "$4" "$RUNS" | while read -r l; do emit "disable vcpus=$3 load=$5 $l"; done
 	unfreeze "$2" "disable-k$4-$5"
 	bench-dom0 bare "$2" "$RUNS" | while read -r l; do emit "bare vcpus=$3 k=$4 load=$5 $l"; done
@@ -312,10 +314,12 @@ for v in $(echo "$TP_VCPUS $DISABLE_VCPUS" | tr ' ' '\n' | awk 'NF && !seen[$1]+
 	case " $TP_VCPUS " in *" $v "*) throughput "$name" "$GID" "$v" ;; esac
 	case " $DISABLE_VCPUS " in
 	*" $v "*)
-		for k in $(echo "0 1 $v" | tr ' ' '\n' | awk '!seen[$1]++'); do
+		kmax=$v
+		[ "$v" -gt 8 ] && kmax=8
+		for k in $(echo "0 1 $kmax" | tr ' ' '\n' | awk '!seen[$1]++'); do
 			disable_set "$name" "$GID" "$v" "$k" paced
 		done
-		[ "$v" -ge 8 ] && disable_set "$name" "$GID" "$v" "$v" busy
+		[ "$v" -ge 8 ] && disable_set "$name" "$GID" "$v" "$kmax" busy "$v"
 		;;
 	esac
 	if [ $first = 1 ]; then
