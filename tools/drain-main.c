@@ -595,7 +595,12 @@ static void plan_recordless(const struct dom *d, int force, struct plan *p)
 
     drain_evidence_suspects(&d->ev, ports, sizeof(ports));
     drain_evidence_procs(&d->ev, procs, sizeof(procs));
-    if ( force && d->ev.err )
+    if ( force == FORCE_MAY_HANG_XEN && d->ev.err )
+        plan_set(p, ACT_RESCUE, VMEVENTCTL_RESCUE_FORCE | VMEVENTCTL_RESCUE_RISK_LIVE_AGENT,
+                 "rescue-force",
+                 "no ownership record claims the ring and --force-may-hang-xen was given: rescue the guest although whether a dom0 process is bound to its port cannot be told (EVTCHNOP_status failed: %s; a notify racing the disable can hang or crash Xen)",
+                 strerror(d->ev.err));
+    else if ( force && d->ev.err )
         plan_set(p, ACT_REFUSE, 0, "refuse",
                  "whether a live process is bound to the ring's port cannot be told: EVTCHNOP_status of %s port %u failed: %s",
                  d->ev.ports.failed_domid ? "the guest's" : "dom0's", d->ev.ports.failed_port,
@@ -1594,7 +1599,7 @@ static int stop_one(vmeventctl_handle *h, const struct opts *o, const char *arg)
         goto out;
     }
 
-    if ( d.st.monitor_ring == 1 && d.own == OWN_NONE && o->force && d.ev.err )
+    if ( d.st.monitor_ring == 1 && d.own == OWN_NONE && o->force == FORCE_RECORDLESS && d.ev.err )
     {
         set_result(&r, DRAIN_EXIT_FAILED, "port evidence", d.ev.err,
                    "%s: port evidence: cannot tell whether a live process is bound to the ring's port: EVTCHNOP_status of %s port %u failed: %s; nothing was changed",

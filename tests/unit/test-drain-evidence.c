@@ -218,8 +218,13 @@ static void test_cli_failures(void)
                 "d['ring_ports']['live_agent_suspected'] is None",
                 "  JSON: the step, the errno, the evidence unknown");
     expect_rc(run("stop", "5", NULL), DRAIN_EXIT_REFUSED, "stop without --force: refused as before");
-    fake_fail_clear();
     tap_ok(unchanged(&s), "  nothing changed");
+    expect_rc(run("stop", "--force-may-hang-xen", "5", NULL), DRAIN_EXIT_SUCCESS,
+              "stop --force-may-hang-xen, EVTCHNOP_status fails: takes the risk, rescued");
+    expect_in(out, "cannot be told", "  says the evidence could not be gathered");
+    fake_fail_clear();
+    tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0 && fx_waiting(1) == 0,
+           "  no ring, vCPU released");
 
     kill_agent();
 }
