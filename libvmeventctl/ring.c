@@ -204,7 +204,6 @@ vmeventctl_ring *vmeventctl_ring_enable(vmeventctl_handle *h, uint32_t domid,
         LOGE(h, domid, "enable", "xc_domain_unpause failed; taking the ring down again");
         goto err_disable;
     }
-    paused = 0;
 
     /* Both pause references are released: the record stands without its mark. */
     if ( vmeventctl__owner_write(h, domid, 0) )
@@ -431,7 +430,7 @@ static int ring_unconsumed(vmeventctl_ring *r, RING_IDX *prod)
     {
         errno = EIO;
         /* Name the check that failed: "ahead" of a req_prod that went back reads as a huge gap. */
-        if ( (int32_t)(p - r->back.req_cons) < 0 )
+        if ( n >= 0x80000000u ) /* the difference wrapped */
             LOG(r->h, XTL_ERROR, -1, r->domid, "read",
                 "corrupt ring: req_prod %u went back behind our consumer index %u",
                 p, r->back.req_cons);
