@@ -42,6 +42,17 @@ struct vmeventctl_handle {
  */
 #define VMEVENTCTL__RING_SLOTS ((unsigned int)__CONST_RING_SIZE(vm_event, XC_PAGE_SIZE))
 
+/* leftovers.c */
+/*
+ * Resets what a dead agent left that the monitor disable does not clear
+ * (access_required, mem_access with a ring, single-step; altp2m is only
+ * read) and says so in rep's leftover fields.  Returns 0, or -1 with the
+ * errno of the first reset that failed (each is logged).
+ */
+int vmeventctl__reset_leftovers(vmeventctl_handle *h, uint32_t domid,
+                                unsigned int nr_vcpus, int ring,
+                                struct vmeventctl_rescue_report *rep);
+
 /* vcpu.c */
 /* 1 if the vCPU's state allows it to be paused by vm_event. */
 int vmeventctl__vcpu_may_wait(const xc_vcpuinfo_t *vi);
