@@ -3,8 +3,8 @@
  * the kernel command line says xenhost.load=MODE.  Static, no library but
  * libc: it runs in the guest's busybox initramfs.
  *
- *   cpuid   one thread per online CPU, pinned, running CPUID in a tight
- *           loop: every vCPU keeps a monitor agent's ring busy, so with
+ *   cpuid   one thread per online CPU, pinned, running CPUID in a loop
+ *           (three leaves, then a busy pause): every vCPU keeps a monitor agent's ring busy, so with
  *           more vCPUs than ring slots (8) vCPUs queue on Xen's wait queue.
  *           Each thread checks every result against what the same leaf gave
  *           at start: a vCPU resumed with wrong registers (an answer that
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define MAX_THREADS 64
+#define PACE_LOOPS  2000000ul   /* about 1 ms natively, tens under TCG */
 
 struct leaf {
     uint32_t leaf, a, b, c, d;
@@ -91,6 +92,19 @@ static void *cpuid_thread(void *arg)
             printf("cpuid-mismatch cpu=%u leaf=%#x got=%08x:%08x:%08x:%08x want=%08x:%08x:%08x:%08x\n",
                    self, want[i].leaf, a, b, c, d, want[i].a, want[i].b, want[i].c, want[i].d);
             fflush(stdout);
+        }
+        /*
+         * A busy pause between rounds, not a sleep: under QEMU's TCG,
+         * guests with many vCPUs triple-fault now and then with no agent
+         * at all, the sooner the more VM exits they make, and a sleep adds
+         * a halt and a wake-up to every round (docs/findings.md #6).  Tens
+         * of rounds a second on each vCPU still fill a slow agent's ring.
+         */
+        {
+            volatile unsigned long k;
+
+            for ( k = 0; k < PACE_LOOPS; k++ )
+                ;
         }
         iterations[self]++;
     }
