@@ -38,6 +38,24 @@
 #   refuses, exit 3) and must leave the guest running: exit 0, ticks within
 #   5 s, no ring, no record, "controller_paused":false; a fresh agent enables.
 #
+# Set C, SOAK_MANY_TRIALS trials (default 0; `make soak-many` runs 30 in a
+# boot of its own): a guest with SOAK_MANY_VCPUS vCPUs (default 12), more
+# than the ring's 8 slots, every vCPU running CPUID (the guest's
+# xenhost-load), the same alternation (our agent with --slow 50, so that
+# its ring fills and vCPUs queue on Xen's wait queue):
+#   1. start the agent, SIGKILL it after a random delay, wait a random gap;
+#   2. xen-vmevent-drain --json stop DOMID (--force for xen-access): either
+#      rescued (exit 0, then as set A's step 4) or refused as documented
+#      (exit 3, "sleep on the full ring": vCPUs asleep on the dead ring's
+#      wait queue, which nothing but destroying the guest frees; then the
+#      ring must still be there and the guest not paused by us, and the
+#      guest is re-created for the next trial);
+#   3. Xen stays up throughout.
+#   Under QEMU's TCG a guest with more than 8 vCPUs running CPUID
+#   sometimes triple-faults with no agent at all (docs/findings.md #6):
+#   a trial in which `xl dmesg` gains a triple fault is counted apart (not
+#   rescued, not failed), and the guest re-created.
+#
 # Every draw comes from one seeded PRNG (MINSTD, shell arithmetic), in a
 # fixed order, so SOAK_SEED reproduces the schedule of delays (not the
 # scheduling jitter of dom0).  A failed trial prints its evidence (the
@@ -71,6 +89,8 @@ is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; [ ${#1} -le 18 ]; }
 
 TRIALS=${SOAK_TRIALS:-30}
 KTRIALS=${SOAK_KILL_TRIALS:-$TRIALS}
+MTRIALS=${SOAK_MANY_TRIALS:-0}
+MVCPUS=${SOAK_MANY_VCPUS:-12}
 DELAY_MAX=${SOAK_DELAY_MAX_MS:-2000}
 GAP_MAX=${SOAK_GAP_MAX_MS:-1500}
 KILL_MAX=${SOAK_KILL_MAX_MS:-12}
@@ -223,7 +243,7 @@ evidence() {
 	echo "---- xenstore /local/domain/0/libvmeventctl"
 	xenstore-ls /local/domain/0/libvmeventctl 2>&1 | head -n 10
 	echo "---- xl dmesg (last 30 lines)"
-	xl dmesg 2>&1 | tail -n 30
+	{ [ -f "$W/xen-dmesg.log" ] && cat "$W/xen-dmesg.log"; xl dmesg 2>&1; } | tail -n 30
 	echo "---- guest log (last 5 lines)"
 	tail -n 5 "$GUEST_LOG"
 	echo "---- end of evidence"
@@ -492,10 +512,109 @@ while [ $i -le "$KTRIALS" ]; do
 	i=$((i + 1))
 done
 
+# ============== set C: more vCPUs than ring slots, agent killed, then stop
+C_RUN=0; C_OK=0; C_REFUSED=0; C_TCG=0
+# Xen's console ring is small and each vCPU dump fills it: read and clear
+# it, and count in what was read so far (the evidence shows its end).
+XEN_LOG=$W/xen-dmesg.log
+: >"$XEN_LOG"
+# 0 if Xen logged a triple fault of a vCPU of the current guest
+triple_faulted() { xl dmesg -c >>"$XEN_LOG"; grep -q "d${DOMID}v[0-9]* Triple fault" "$XEN_LOG"; }
+# many_guest: a fresh guest of MVCPUS vCPUs, all running CPUID; one that
+# triple-faults as it starts (TCG) is counted apart and made again
+many_guest() {
+	_n=0
+	while :; do
+		DOMID=$(xenhost-guest recreate --vcpus "$MVCPUS" --load cpuid --wait 300 | tail -n 1)
+		export DOMID
+		[ -n "$DOMID" ] && xenhost-ticks-advance 10 2>/dev/null && return 0
+		_n=$((_n + 1))
+		if [ -n "$DOMID" ] && triple_faulted && [ $_n -le 5 ]; then
+			C_TCG=$((C_TCG + 1))
+			say "set C: a new guest triple-faulted as it started (TCG, counted apart)"
+			continue
+		fi
+		die "the $MVCPUS-vCPU guest does not tick"
+	done
+}
+[ "$MTRIALS" -gt 0 ] && many_guest
+i=1
+while [ $i -le "$MTRIALS" ]; do
+	if ! time_left_ok 60; then
+		NOTRUN=$((NOTRUN + MTRIALS - i + 1))
+		say "set C: time budget exhausted: $((MTRIALS - i + 1)) trial(s) not run"
+		break
+	fi
+	kind_of $i
+	rand $((DELAY_MAX + 1)); delay=$R
+	rand $((GAP_MAX + 1)); gap=$R
+	TRIAL_DRAWS="kill delay ${delay} ms after ready, gap ${gap} ms ($MVCPUS vCPUs)"
+	rm -f "$W"/t.*
+	force=
+	[ $KIND = xen-access ] && force=--force
+	if ! xl list "$DOMID" >/dev/null 2>&1; then
+		if triple_faulted; then
+			C_TCG=$((C_TCG + 1))
+			say "set C: the guest triple-faulted between trials (TCG, counted apart)"
+			many_guest; continue
+		fi
+		die "the $MVCPUS-vCPU guest vanished with no triple fault"
+	fi
+	if [ $KIND = agent ]; then
+		vmevent-test-agent --slow 50 -p 0 "$DOMID" >"$W/t.agent" 2>&1 &
+		APID=$!
+		_i=0
+		until grep -q '^ready ' "$W/t.agent" || [ $_i -ge 300 ]; do _i=$((_i + 1)); sleep 0.05; done
+	else
+		start_agent $KIND "$W/t.agent"
+	fi
+	sleep_ms $delay
+	kill_agent
+	sleep_ms $gap
+	# shellcheck disable=SC2086
+	xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.stop.json" 2>"$W/t.stop.err"
+	rc=$?
+	stuck=$(sed -n 's/.*"stuck_vcpus":\[\([0-9,]*\)\].*/\1/p' "$W/t.stop.json" | tr ',' '\n' | grep -c .)
+	now
+	line="[$(((NOW - T_START) / 1000))s] set C trial $i/$MTRIALS $KIND: delay ${delay}ms gap ${gap}ms stuck=$stuck exit=$rc action=$(jstr "$W/t.stop.json" action)"
+	if triple_faulted; then
+		C_TCG=$((C_TCG + 1))
+		say "$line: the guest triple-faulted (TCG, counted apart): $(grep -A 3 "d${DOMID}v[0-9]* Triple fault" "$XEN_LOG" | grep -E 'Triple|RIP' | tr -s ' ' | tr '\n' ' ')"
+		many_guest; i=$((i + 1)); continue
+	fi
+	C_RUN=$((C_RUN + 1))
+	if [ $rc -eq 3 ] && grep -q "sleep on the full ring" "$W/t.stop.json"; then
+		status_json "$W/t.status"
+		if ! jhas "$W/t.status" '"monitor_ring":true'; then
+			fail C $i $KIND refused "stop said nothing was changed, but the ring is gone"
+		elif ! jhas "$W/t.status" '"controller_paused":false'; then
+			fail C $i $KIND refused "the guest is left paused by its controller after a refusal"
+		else
+			C_REFUSED=$((C_REFUSED + 1)); C_OK=$((C_OK + 1))
+			say "$line: refused as documented (vCPUs asleep on the dead ring), nothing changed"
+		fi
+		many_guest; i=$((i + 1)); continue
+	fi
+	if [ $rc -ne 0 ] || ! jhas "$W/t.stop.json" '"result":"success"'; then
+		say "$line"
+		fail C $i $KIND stop "stop exited $rc, result $(jstr "$W/t.stop.json" result): $(jstr "$W/t.stop.json" message)"
+		recover; many_guest; i=$((i + 1)); continue
+	fi
+	if check_after C $i $KIND ""; then
+		C_OK=$((C_OK + 1))
+		say "$line: rescued"
+	else
+		say "$line"
+		recover; many_guest
+	fi
+	i=$((i + 1))
+done
+
 # ================================================================= summary
 now
 A_FAIL=$((A_RUN - A_OK))
 B_FAIL=$((B_RUN - B_OK))
+C_FAIL=$((C_RUN - C_OK))
 echo
 say "==================== summary"
 say "seed: $SEED"
@@ -517,12 +636,15 @@ if [ -s "$POINTS" ]; then
 	say "   ended before the kill)"
 fi
 say "  median rescue time of the second run: $(median_ms "$SECOND_NS")"
-say "total trials $((A_RUN + B_RUN)), rescued $((A_OK + B_OK)), failed $((A_FAIL + B_FAIL)), not run $NOTRUN; soak took $(((NOW - T_START) / 1000)) s"
+if [ "$MTRIALS" -gt 0 ]; then
+	say "set C ($MVCPUS vCPUs, agent killed, then stop): trials $C_RUN of $MTRIALS, rescued $((C_OK - C_REFUSED)), refused as documented $C_REFUSED, failed $C_FAIL; TCG triple faults counted apart $C_TCG; Xen stayed up"
+fi
+say "total trials $((A_RUN + B_RUN + C_RUN)), rescued $((A_OK + B_OK + C_OK)), failed $((A_FAIL + B_FAIL + C_FAIL)), not run $NOTRUN; soak took $(((NOW - T_START) / 1000)) s"
 if [ -s "$FAILS" ]; then
 	say "failures (seed $SEED):"
 	sed 's/^/soak:   /' "$FAILS"
 fi
-if [ $((A_FAIL + B_FAIL + NOTRUN)) -ne 0 ]; then
+if [ $((A_FAIL + B_FAIL + C_FAIL + NOTRUN)) -ne 0 ]; then
 	say "RESULT: FAIL"
 	exit 1
 fi
