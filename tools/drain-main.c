@@ -1188,7 +1188,7 @@ static int rescue_result(vmeventctl_handle *h, struct dom *d, struct stop_info *
     case VMEVENTCTL_RESCUE_STEP_DISABLE_DEAD:
         if ( err == EBUSY && !rep->guest_changed )
             return set_result(r, DRAIN_EXIT_FAILED, "rescue: disable dead ring", err,
-                              "%s: rescue failed: Xen refused to disable the dead ring (EBUSY): vCPUs sleep on its wait queue (for example more vCPUs waited than the ring has slots), and Xen disables no ring while any do; only answers on the dead ring, whose page can no longer be mapped, would wake them; nothing more was touched and our pause reference was released: the guest is as it was",
+                              "%s: rescue failed: Xen refused to disable the dead ring (EBUSY): vCPUs sleep on its wait queue (more vCPUs waited than the ring has slots; they fell asleep after the rescue's check), and Xen disables no ring while any do; only answers on the dead ring, whose page can no longer be mapped, would wake them, so only a hypervisor change or destroying the guest (xl destroy) frees them; Xen's refused disable reset the dead agent's monitor settings (it does whatever the disable returns), so no further vCPU joins them; nothing more was touched and our pause reference was released: the guest is as it was otherwise",
                               d->label);
         break;
     default:

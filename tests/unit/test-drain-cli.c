@@ -540,6 +540,8 @@ static void test_wait_queue(void)
     expect_in(err, "EBUSY", "  says EBUSY");
     expect_in(err, "wait queue", "  says the wait queue");
     expect_in(err, "the guest is as it was", "  says the guest is as it was");
+    expect_in(err, "xl destroy", "  says what frees the sleepers");
+    expect_in(err, "reset the dead agent's monitor settings", "  says what Xen's refused disable did");
     tap_ok(fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 1 && fake_pause_count(GUEST) == 0 &&
            (int)fx_waiting(1) == s.waiting, "  ring still there, pause released");
     fake_ring_set_waiters(GUEST, 0);
