@@ -158,10 +158,24 @@ alive() {
 	return 0
 }
 
-unfreeze() { # DOMID: rescue a vCPU left waiting by an agent's teardown
+unfreeze() { # DOMID AFTER: rescue a vCPU left waiting by an agent's teardown
 	local out
 	out=$(bench-dom0 unfreeze "$1")
 	case $out in *rescued=1*) emit "unfreeze after=$2 $out" ;; esac
+	# With more vCPUs than ring slots, vCPUs asleep on the dead ring's wait
+	# queue make a rescue impossible (the rescue refuses, or Xen refuses its
+	# disable): only destroying the guest frees them.
+	case $out in *rescued=1*" rc=-1 "*) return 1 ;; esac
+	return 0
+}
+
+# unfreeze_or_remake NAME DOMID VCPUS AFTER LOOPS PAUSE: a guest that
+# cannot be rescued is replaced by a new one, spinning as the old one did
+unfreeze_or_remake() {
+	unfreeze "$2" "$4" && return 0
+	emit "unrescuable name=$1 vcpus=$3 after=$4"
+	xl destroy "$1" >/dev/null 2>&1
+	make_guest "$1" "$3" && spin "$1" "$GID" "$5" "$6"
 }
 
 # ---- 1. event throughput -------------------------------------------------
@@ -240,10 +254,11 @@ disable_set() { # NAME DOMID VCPUS K LOAD [LOOPS]
 	set -- "$1" "$GID" "$3" "$4" "$5"
 	spin "$1" "$2" "$loops" "$pause" || return 1
 	bench-dom0 disable "$2" "$4" "$RUNS" | while read -r l; do emit "disable vcpus=$3 load=$5 $l"; done
-	unfreeze "$2" "disable-k$4-$5"
+	unfreeze_or_remake "$1" "$2" "$3" "disable-k$4-$5" "$loops" "$pause" || return 1
+	set -- "$1" "$GID" "$3" "$4" "$5"
 	bench-dom0 bare "$2" "$RUNS" | while read -r l; do emit "bare vcpus=$3 k=$4 load=$5 $l"; done
 	bench-dom0 rescue "$2" "$4" "$RUNS" | while read -r l; do emit "rescue vcpus=$3 load=$5 $l"; done
-	unfreeze "$2" "rescue-k$4-$5"
+	unfreeze_or_remake "$1" "$2" "$3" "rescue-k$4-$5" "$loops" "$pause" || return 1
 	phase "disable-vcpus$3-k$4-$5" "$t0"
 }
 

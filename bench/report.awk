@@ -132,6 +132,7 @@ tag == "B" && sec == "guest" {
 }
 tag == "B" && sec == "phase" { PHASE[++nphase] = V["name"]; PHASE_S[nphase] = V["secs"] }
 tag == "B" && sec == "unfreeze" { UNFREEZE[++nunfreeze] = V["after"] ": " V["stuck"] " vCPU(s) stuck, ring " V["ring"] ", rescue rc " V["rc"] }
+tag == "B" && sec == "unrescuable" { UNFREEZE[++nunfreeze] = V["after"] " (" V["vcpus"] " vCPUs): vCPUs asleep on the dead ring, no rescue possible: guest destroyed and made again" }
 tag == "B" && sec == "done" { DONE = 1 }
 tag == "B" && sec == "crash" { CRASH[++ncrash] = V["name"] " (" V["vcpus"] " vCPUs) before " V["before"] ", state " V["state"] }
 
@@ -439,7 +440,7 @@ END {
 	T = T sprintf("   flood >= 0.9 x baseline per thread                  %-12s\n", verdict(nr_met))
 	T = T sprintf("   <= 1500 instructions per event, batch of 8          %-12s %s\n", verdict(cg_met), cg_met == "" ? "" : sprintf("%.1f", cg_ipe))
 	if (nunfreeze) {
-		T = T "\nGuests found frozen after an agent's teardown, rescued before the next run:\n"
+		T = T "\nGuests found frozen after an agent's teardown, rescued (or, where no rescue is possible, destroyed and made again) before the next run:\n"
 		for (i = 1; i <= nunfreeze; i++) T = T "   after " UNFREEZE[i] "\n"
 	}
 	J = J "  \"targets\": {" nl
