@@ -79,8 +79,19 @@ new_guest() {
             k=$((k + 1))
             sleep 0.1
         done
-        died_by_tcg "the start of a $1-vCPU guest" ||
-            error "the guest's CPUID load did not start: $(tail -n 3 "$GUEST_LOG" | tr '\n' ' ')"
+        died_by_tcg "the start of a $1-vCPU guest" && continue
+        # Its kernel's own crash as it starts, before any agent or ring
+        # (seen under TCG: a page fault storm, then a panic) is not what
+        # this test is about either.
+        case $(xl list "$DOMID" 2>/dev/null | awk 'NR == 2 { print $5 }') in
+        "" | *c*)
+            creates=$((creates + 1))
+            [ "$creates" -le 3 ] || error "$creates new $1-vCPU guests died as they started"
+            note "a new $1-vCPU guest (domid $DOMID) died as it started, before any agent: $(tail -n 2 "$GUEST_LOG" | tr '\n' ' ')"
+            continue
+            ;;
+        esac
+        error "the guest's CPUID load did not start: $(tail -n 3 "$GUEST_LOG" | tr '\n' ' ')"
     done
 }
 
