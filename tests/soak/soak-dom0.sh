@@ -67,7 +67,7 @@
 # Settings (environment): SOAK_TRIALS, SOAK_KILL_TRIALS, SOAK_SEED (default:
 # from the clock), SOAK_DELAY_MAX_MS (2000), SOAK_GAP_MAX_MS (1500),
 # SOAK_KILL_MAX_MS (12), SOAK_BUDGET_S (default: XENHOST_TEST_TIMEOUT - 15).
-# Exit: 0 every trial rescued; 1 a trial failed or trials did not fit the
+# Exit: 0 every trial rescued (set C: or refused as documented); 1 a trial failed or trials did not fit the
 # time budget; 99 the soak could not start.
 #
 # SPDX-License-Identifier: LGPL-2.1-only
@@ -660,7 +660,7 @@ say "  median rescue time of the second run: $(median_ms "$SECOND_NS")"
 if [ "$MTRIALS" -gt 0 ]; then
 	say "set C ($MVCPUS vCPUs, agent killed, then stop): trials $C_RUN of $MTRIALS, rescued $((C_OK - C_REFUSED)), refused as documented $C_REFUSED ($C_LATE by Xen after the check), failed $C_FAIL; TCG triple faults counted apart $C_TCG; Xen stayed up"
 fi
-say "total trials $((A_RUN + B_RUN + C_RUN)), rescued $((A_OK + B_OK + C_OK)), failed $((A_FAIL + B_FAIL + C_FAIL)), not run $NOTRUN; soak took $(((NOW - T_START) / 1000)) s"
+say "total trials $((A_RUN + B_RUN + C_RUN)), rescued $((A_OK + B_OK + C_OK - C_REFUSED)), refused as documented $C_REFUSED, failed $((A_FAIL + B_FAIL + C_FAIL)), not run $NOTRUN; soak took $(((NOW - T_START) / 1000)) s"
 if [ -s "$FAILS" ]; then
 	say "failures (seed $SEED):"
 	sed 's/^/soak:   /' "$FAILS"
@@ -669,5 +669,9 @@ if [ $((A_FAIL + B_FAIL + C_FAIL + NOTRUN)) -ne 0 ]; then
 	say "RESULT: FAIL"
 	exit 1
 fi
-say "RESULT: PASS (every trial rescued)"
+if [ "$C_REFUSED" -gt 0 ]; then
+	say "RESULT: PASS (every trial rescued, or refused as documented)"
+else
+	say "RESULT: PASS (every trial rescued)"
+fi
 exit 0
