@@ -309,6 +309,19 @@ xenhost-ticks-advance 10 || die "the guest does not tick before the soak"
 
 NOTRUN=0
 
+# draw_kill I [NOTE]: trial I of sets A and C: its agent (KIND), the kill
+# delay and the gap before the stop (delay, gap, TRIAL_DRAWS), and
+# --force for xen-access, which keeps no record (force)
+draw_kill() {
+	kind_of "$1"
+	rand $((DELAY_MAX + 1)); delay=$R
+	rand $((GAP_MAX + 1)); gap=$R
+	TRIAL_DRAWS="kill delay ${delay} ms after ready, gap ${gap} ms${2:-}"
+	rm -f "$W"/t.*
+	force=
+	[ $KIND = xen-access ] && force=--force
+}
+
 # ============================================ set A: kill the agent, rescue
 A_RUN=0; A_OK=0; A_FROZEN=0
 i=1
@@ -318,14 +331,8 @@ while [ $i -le "$TRIALS" ]; do
 		say "set A: time budget exhausted: $NOTRUN trial(s) not run"
 		break
 	fi
-	kind_of $i
-	rand $((DELAY_MAX + 1)); delay=$R
-	rand $((GAP_MAX + 1)); gap=$R
-	TRIAL_DRAWS="kill delay ${delay} ms after ready, gap ${gap} ms"
-	rm -f "$W"/t.*
+	draw_kill $i
 	A_RUN=$((A_RUN + 1))
-	force=
-	[ $KIND = xen-access ] && force=--force
 
 	if ! start_agent $KIND "$W/t.agent"; then
 		fail A $i $KIND start "the agent did not bring its ring up within 15 s"
@@ -552,13 +559,7 @@ while [ $i -le "$MTRIALS" ]; do
 		say "set C: time budget exhausted: $((MTRIALS - i + 1)) trial(s) not run"
 		break
 	fi
-	kind_of $i
-	rand $((DELAY_MAX + 1)); delay=$R
-	rand $((GAP_MAX + 1)); gap=$R
-	TRIAL_DRAWS="kill delay ${delay} ms after ready, gap ${gap} ms ($MVCPUS vCPUs)"
-	rm -f "$W"/t.*
-	force=
-	[ $KIND = xen-access ] && force=--force
+	draw_kill $i " ($MVCPUS vCPUs)"
 	if ! xl list "$DOMID" >/dev/null 2>&1; then
 		if triple_faulted; then
 			C_TCG=$((C_TCG + 1))
