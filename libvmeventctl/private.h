@@ -85,6 +85,7 @@ struct vmeventctl_ring {
 
     unsigned int events;         /* VMEVENTCTL_EVENT_* we turned on */
     unsigned int queued;         /* answers not yet pushed */
+    int notify_owed;             /* pushed answers Xen was not told of */
     unsigned int invalid;        /* malformed requests consumed */
 
     unsigned int nr_vcpus;

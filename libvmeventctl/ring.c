@@ -670,7 +670,7 @@ int vmeventctl_ring_put_response(vmeventctl_ring *r,
 VMEVENTCTL_EXPORT
 int vmeventctl_ring_notify(vmeventctl_ring *r)
 {
-    if ( !r->queued )
+    if ( !r->queued && !r->notify_owed )
         return 0;
     RING_PUSH_RESPONSES(&r->back);
     r->queued = 0;
@@ -678,9 +678,16 @@ int vmeventctl_ring_notify(vmeventctl_ring *r)
         return 0; /* the safe disable kicks Xen with xc_monitor_resume */
     if ( xenevtchn_notify(r->h->xce, r->port) )
     {
+        /*
+         * The answers are published but Xen does not know: their vCPUs
+         * wait until something kicks it.  The next notify does, even with
+         * nothing new to push.
+         */
+        r->notify_owed = 1;
         LOGE(r->h, r->domid, "notify", "cannot notify Xen on local port %u", r->port);
         return -1;
     }
+    r->notify_owed = 0;
     return 0;
 }
 

@@ -110,6 +110,17 @@ struct fake_vcpu {
     /* v->arch.hvm.inject_event, set by xc_hvm_inject_trap (dm.c). */
     int inject_pending;
     uint8_t inject_vector;
+    /* The guest's registers as vm_event_fill_regs reads them. */
+    struct vm_event_regs_x86 regs;
+    /*
+     * v->arch.vm_event->gprs and ->set_gprs (arch/x86/vm_event.c:
+     * vm_event_set_registers): stored by a response, applied when the
+     * vCPU next enters the guest, freed with the ring.
+     */
+    struct vm_event_regs_x86 gprs;
+    int set_gprs;
+    /* Kept off the pCPUs by something the model does not show. */
+    int stuck;
 };
 
 struct fake_ring {
@@ -371,7 +382,8 @@ static struct fake_vcpu *find_vcpu(uint32_t domid, uint32_t vcpu)
 static int vcpu_can_run(const struct fake_domain *d, const struct fake_vcpu *v)
 {
     return v->online && !d->dying && !d->shut_down && d->pause_count == 0 &&
-           v->vm_event_pause_count == 0 && !v->ring_full && !v->on_wq;
+           v->vm_event_pause_count == 0 && !v->ring_full && !v->on_wq &&
+           !v->stuck;
 }
 
 static int vcpu_running(const struct fake_domain *d, const struct fake_vcpu *v)
@@ -656,16 +668,50 @@ static void ring_put_request(struct fake_domain *d, struct fake_ring *r,
     notify_via_xen_port(d, r->xen_port);
 }
 
-static void default_regs(struct fake_vcpu *v, uint32_t vcpu,
-                         vm_event_request_t *req)
+/* A 64-bit kernel's vCPU as the model starts it. */
+static void initial_regs(struct fake_vcpu *v, uint32_t vcpu)
 {
-    /* Stands in for vm_event_fill_regs (arch/x86/vm_event.c). */
-    req->data.regs.x86.rip = 0xffffffff81000000ull + 0x10 * v->events;
-    req->data.regs.x86.rsp = 0xffffc90000000000ull + 0x1000 * vcpu;
-    req->data.regs.x86.cr0 = 0x80050033;
-    req->data.regs.x86.cr3 = 0x1000000 + 0x1000 * vcpu;
-    req->data.regs.x86.cr4 = 0x3706f0;
-    req->data.regs.x86.rflags = 0x246;
+    memset(&v->regs, 0, sizeof(v->regs));
+    v->regs.rip = 0xffffffff81000000ull;
+    v->regs.rsp = 0xffffc90000000000ull + 0x1000 * vcpu;
+    v->regs.cr0 = 0x80050033;
+    v->regs.cr3 = 0x1000000 + 0x1000 * vcpu;
+    v->regs.cr4 = 0x3706f0;
+    v->regs.rflags = 0x246;
+}
+
+/*
+ * hvm/vm_event.c: hvm_vm_event_do_resume -> hvm_vm_event_set_registers,
+ * from hvm.c: hvm_do_resume as the vCPU enters the guest: the registers a
+ * response stored are written into its state (the GPRs, RFLAGS and RIP;
+ * not the control registers, nor the segments).
+ */
+static void apply_set_registers(struct fake_domain *d, struct fake_vcpu *v)
+{
+    const struct vm_event_regs_x86 *g = &v->gprs;
+
+    if ( !v->set_gprs )
+        return;
+    v->regs.rax = g->rax;
+    v->regs.rbx = g->rbx;
+    v->regs.rcx = g->rcx;
+    v->regs.rdx = g->rdx;
+    v->regs.rsp = g->rsp;
+    v->regs.rbp = g->rbp;
+    v->regs.rsi = g->rsi;
+    v->regs.rdi = g->rdi;
+    v->regs.r8 = g->r8;
+    v->regs.r9 = g->r9;
+    v->regs.r10 = g->r10;
+    v->regs.r11 = g->r11;
+    v->regs.r12 = g->r12;
+    v->regs.r13 = g->r13;
+    v->regs.r14 = g->r14;
+    v->regs.r15 = g->r15;
+    v->regs.rflags = g->rflags;
+    v->regs.rip = g->rip;
+    v->set_gprs = 0;
+    d->st.regs_applied++;
 }
 
 /*
@@ -755,6 +801,15 @@ static int ring_resume(struct fake_domain *d, struct fake_ring *r)
             d->st.not_waiting++;
             continue;
         }
+        /*
+         * arch/x86/vm_event.c: vm_event_set_registers only stores them
+         * (for the vCPU paused here); they take effect when it next runs.
+         */
+        if ( rsp.flags & VM_EVENT_FLAG_SET_REGISTERS )
+        {
+            v->gprs = rsp.data.regs.x86;
+            v->set_gprs = 1;
+        }
         if ( rsp.flags & VM_EVENT_FLAG_VCPU_PAUSED )
         {
             v->vm_event_pause_count--;
@@ -809,6 +864,20 @@ static int ring_disable(struct fake_domain *d, struct fake_ring *r)
         {
             d->vcpu[i].ring_full = 0;
             r->blocked--;
+        }
+    }
+
+    /*
+     * arch/x86/vm_event.c: vm_event_cleanup_domain, from vm_event_disable,
+     * frees each vCPU's v->arch.vm_event: registers a response stored for
+     * a vCPU that has not run since are lost.
+     */
+    for ( i = 0; i < d->nr_vcpus; i++ )
+    {
+        if ( d->vcpu[i].set_gprs )
+        {
+            d->vcpu[i].set_gprs = 0;
+            d->st.regs_dropped++;
         }
     }
 
@@ -1247,7 +1316,10 @@ int fake_domain_add(uint32_t domid, enum fake_dom_type type,
     d->type = type;
     d->nr_vcpus = nr_vcpus;
     for ( i = 0; i < nr_vcpus; i++ )
+    {
         d->vcpu[i].online = 1;
+        initial_regs(&d->vcpu[i], i);
+    }
     /* mm/p2m-basic.c:44: p2m_initialise: default_access p2m_access_rwx. */
     d->default_access = XENMEM_access_rwx;
     memset(d->page_access, XENMEM_access_rwx, sizeof(d->page_access));
@@ -1390,6 +1462,60 @@ int fake_vcpu_set_blocked(uint32_t domid, uint32_t vcpu, int blocked)
     return 0;
 }
 
+int fake_vcpu_set_stuck(uint32_t domid, uint32_t vcpu, int stuck)
+{
+    struct fake_vcpu *v = find_vcpu(domid, vcpu);
+
+    if ( !v )
+        return -1;
+    v->stuck = !!stuck;
+    if ( stuck )
+        v->on_cpu = 0;
+
+    return 0;
+}
+
+int fake_vcpu_set_regs(uint32_t domid, uint32_t vcpu,
+                       const struct vm_event_regs_x86 *regs)
+{
+    struct fake_vcpu *v = find_vcpu(domid, vcpu);
+
+    if ( !v )
+        return -1;
+    if ( !regs )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    v->regs = *regs;
+
+    return 0;
+}
+
+int fake_vcpu_get_regs(uint32_t domid, uint32_t vcpu,
+                       struct vm_event_regs_x86 *regs)
+{
+    struct fake_vcpu *v = find_vcpu(domid, vcpu);
+
+    if ( !v )
+        return -1;
+    if ( !regs )
+    {
+        errno = EINVAL;
+        return -1;
+    }
+    *regs = v->regs;
+
+    return 0;
+}
+
+int fake_vcpu_regs_pending(uint32_t domid, uint32_t vcpu)
+{
+    struct fake_vcpu *v = find_vcpu(domid, vcpu);
+
+    return v ? v->set_gprs : -1;
+}
+
 void fake_set_vm_event_version(int version)
 {
     ensure_init();
@@ -1482,6 +1608,7 @@ static void step_domain(struct fake_domain *d)
 
         if ( !vcpu_running(d, v) || v->woken )
             continue;
+        apply_set_registers(d, v);
         if ( v->inject_pending )
         {
             v->inject_pending = 0;
@@ -1616,7 +1743,8 @@ static int vcpu_event(uint32_t domid, uint32_t vcpu, uint32_t reason,
         return -1;
     memset(&req, 0, sizeof(req));
     req.reason = reason;
-    default_regs(v, vcpu, &req);
+    /* arch/x86/vm_event.c: vm_event_fill_regs. */
+    req.data.regs.x86 = v->regs;
     switch ( reason )
     {
     case VM_EVENT_REASON_CPUID:

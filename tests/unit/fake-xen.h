@@ -91,6 +91,23 @@ int fake_vcpu_set_online(uint32_t domid, uint32_t vcpu, int online);
 /* VPF_blocked: the guest vCPU idles (reads blocked=1, gains no cpu_time). */
 int fake_vcpu_set_blocked(uint32_t domid, uint32_t vcpu, int blocked);
 
+/* stuck != 0: the vCPU is kept off the pCPUs by something the model does
+ * not show (a wait queue nobody will wake, another subsystem's pause
+ * flag): whatever answers it gets, it never runs and raises no event.  It
+ * reads online=1 blocked=0 running=0 with cpu_time still, as a vCPU asleep
+ * on a vm_event ring's wait queue does on Xen 4.17. */
+int fake_vcpu_set_stuck(uint32_t domid, uint32_t vcpu, int stuck);
+
+/* The vCPU's registers (struct cpu_user_regs in Xen): what a request
+ * carries (arch/x86/vm_event.c vm_event_fill_regs, which fake_vcpu_event
+ * copies them from), and what VM_EVENT_FLAG_SET_REGISTERS writes once the
+ * vCPU runs.  A vCPU starts as a 64-bit kernel's would (RIP
+ * 0xffffffff81000000, paging on). */
+int fake_vcpu_set_regs(uint32_t domid, uint32_t vcpu,
+                       const struct vm_event_regs_x86 *regs);
+int fake_vcpu_get_regs(uint32_t domid, uint32_t vcpu,
+                       struct vm_event_regs_x86 *regs);
+
 /* What xc_vm_event_get_version() answers (default 7). */
 void fake_set_vm_event_version(int version);
 
@@ -126,7 +143,9 @@ int fake_altp2m_set(uint32_t domid, int mode, int active);
  * vCPU that was woken off the ring's wait queue first retries its slot
  * claim; then every runnable vCPU (online, not idle, domain alive, not
  * controller-paused or shut down, not vm_event-paused, not ring-full-paused,
- * not on the wait queue) gains FAKE_STEP_NS of cpu_time. */
+ * not on the wait queue, not stuck) enters the guest: registers a response
+ * set (VM_EVENT_FLAG_SET_REGISTERS) are written into its state, an
+ * injected event is delivered; and it gains FAKE_STEP_NS of cpu_time. */
 int fake_domain_step(uint32_t domid, unsigned int n);
 
 /* Every faked Xen call first runs fake_domain_step(FAKE_ALL_DOMAINS, n);
@@ -193,6 +212,10 @@ int fake_vcpu_ring_full_paused(uint32_t domid, uint32_t vcpu);
 /* 1 if the vCPU sleeps on the monitor ring's wait queue, 0, or -1. */
 int fake_vcpu_on_wait_queue(uint32_t domid, uint32_t vcpu);
 
+/* 1 if a response's VM_EVENT_FLAG_SET_REGISTERS is stored for the vCPU and
+ * not yet applied (it has not run since), 0, or -1. */
+int fake_vcpu_regs_pending(uint32_t domid, uint32_t vcpu);
+
 /* 1 if the vCPU would run in the next step, 0, or -1. */
 int fake_vcpu_runnable(uint32_t domid, uint32_t vcpu);
 
@@ -242,6 +265,9 @@ struct fake_ring_stats {
     unsigned long injected;         /* xc_hvm_inject_trap events delivered */
     unsigned long bp_delivered;     /* #BPs the guest took after an event */
     unsigned long int3_rerun;       /* INT3s run again: nothing injected */
+    /* VM_EVENT_FLAG_SET_REGISTERS (per domain, since reset). */
+    unsigned long regs_applied;     /* written into a vCPU as it ran */
+    unsigned long regs_dropped;     /* freed by a disable before it ran */
 };
 /* Fills *st for domid's monitor ring. */
 int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st);

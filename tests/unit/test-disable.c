@@ -37,6 +37,15 @@ static int log_last(const char *fn)
     return last;
 }
 
+/*
+ * 1 if log position a comes before b.  Both calls must have been made: a
+ * call that never happened (-1) is not "before" anything.
+ */
+static int before(int a, int b)
+{
+    return a >= 0 && b >= 0 && a < b;
+}
+
 static void check_left_clean(unsigned int nr_vcpus, unsigned int pause_before,
                              const char *what)
 {
@@ -56,6 +65,7 @@ static void test_pending(unsigned int nr_vcpus, unsigned int pending)
     vmeventctl_ring *r = fx_ring(h);
     struct vmeventctl_disable_report rep;
     unsigned int i, put = 0, mask = 1;
+    struct fake_ring_stats st;
     char what[64];
 
     snprintf(what, sizeof(what), "%u pending on %u vCPUs", pending, nr_vcpus);
@@ -77,13 +87,17 @@ static void test_pending(unsigned int nr_vcpus, unsigned int pending)
     tap_is(mask, 0, "  no monitor event left on");
 
     /* The order is the protocol. */
-    tap_ok(log_first("xc_monitor_cpuid") < log_first("xc_domain_pause"),
+    tap_ok(before(log_first("xc_monitor_cpuid"), log_first("xc_domain_pause")),
            "  events stopped before the pause");
-    tap_ok(log_first("xc_domain_pause") < log_last("xc_monitor_resume") &&
-           log_last("xc_monitor_resume") < log_first("xenevtchn_unbind") &&
-           log_first("xenevtchn_unbind") < log_first("xc_monitor_disable") &&
-           log_first("xc_monitor_disable") < log_last("xc_domain_unpause"),
+    tap_ok(before(log_first("xc_domain_pause"), log_last("xc_monitor_resume")) &&
+           before(log_last("xc_monitor_resume"), log_first("xenevtchn_unbind")) &&
+           before(log_first("xenevtchn_unbind"), log_first("xc_monitor_disable")) &&
+           before(log_first("xc_monitor_disable"), log_last("xc_domain_unpause")),
            "  pause, resume, unbind, disable, unpause in that order");
+    /* Each CPUID answer's registers took effect before the disable. */
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.regs_applied == put && st.regs_dropped == 0,
+           "  every answer's registers applied as its vCPU ran, none dropped");
     tap_is(fake_call_count("xc_domain_pause"), fake_call_count("xc_domain_unpause"),
            "  as many unpauses as pauses");
     tap_cmp(rep.paused_ns, >, 0, "  paused time measured");
@@ -111,12 +125,22 @@ static void test_read_not_answered(void)
     vmeventctl_close(h);
 }
 
+/*
+ * What "unsettled" costs: the answer's registers are stored by Xen, and
+ * the disable frees them before the vCPU runs, so it runs the CPUID again.
+ */
 static void test_never_runs(void)
 {
     vmeventctl_handle *h = fx_world(1);
     vmeventctl_ring *r = fx_ring(h);
     struct vmeventctl_disable_report rep;
+    struct vm_event_regs_x86 regs;
+    struct fake_ring_stats st;
 
+    fake_vcpu_get_regs(GUEST, 0, &regs);
+    regs.rip = 0x2000;
+    regs.rbx = 0x756e6547;
+    fake_vcpu_set_regs(GUEST, 0, &regs);
     fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
     /* No autostep: the answered vCPU never gets to run. */
     errno = 0;
@@ -126,6 +150,48 @@ static void test_never_runs(void)
     tap_is(rep.unsettled, 1, "  one unsettled vCPU reported");
     tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  but it is not left waiting");
     check_left_clean(1, 0, "never runs");
+    fake_ring_stats(GUEST, &st);
+    tap_ok(st.regs_dropped == 1 && st.regs_applied == 0,
+           "  the answer's registers were dropped by the disable, as reported");
+    fake_domain_step(GUEST, 1);
+    fake_vcpu_get_regs(GUEST, 0, &regs);
+    tap_is(regs.rip, 0x2000, "  the vCPU runs on from the CPUID itself");
+    vmeventctl_close(h);
+}
+
+/*
+ * One notify failing (ENOTCONN, as the evtchn driver answers for a port
+ * it no longer has bound) is not a corrupt ring: the answers are published
+ * and the final drain makes Xen take them.  A disable with a vCPU still
+ * waiting would leave it frozen for good.
+ */
+static void test_notify_fails_once(void)
+{
+    vmeventctl_handle *h = fx_world(2);
+    vmeventctl_ring *r = fx_ring(h);
+    struct vmeventctl_disable_report rep;
+    struct fake_ring_stats st;
+    int rc;
+
+    fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID);
+    fake_vcpu_event(GUEST, 1, VM_EVENT_REASON_CPUID);
+    fake_set_autostep(1);
+    fake_fail_func("xenevtchn_notify", 1, ENOTCONN);
+    rc = vmeventctl_ring_disable(r, 200, &rep);
+    tap_is(fake_fail_fired(), 1, "disable with one notify failing (ENOTCONN)");
+    fake_fail_clear();
+    fake_ring_stats(GUEST, &st);
+    tap_diag("  rc %d, outcome %s, failed step %s, answered %u, unsettled %u, applied %lu, dropped %lu",
+             rc, vmeventctl_disable_outcome_name(rep.outcome),
+             vmeventctl_disable_step_name(rep.failed_step), rep.answered, rep.unsettled,
+             st.regs_applied, st.regs_dropped);
+    tap_ok(rc == -1 && rep.failed_step == VMEVENTCTL_STEP_SETTLE && rep.error == ENOTCONN,
+           "  reported: failed at the settle, ENOTCONN");
+    tap_is(fx_waiting(2), 0, "  no vCPU left waiting for a reply");
+    tap_is(rep.ring_disabled, 1, "  the ring was disabled");
+    tap_ok(st.regs_applied == 2 && st.regs_dropped == 0 && rep.unsettled == 0,
+           "  the next notify told Xen: both answers took effect before the disable");
+    check_left_clean(2, 0, "notify fails once");
     vmeventctl_close(h);
 }
 
@@ -446,6 +512,7 @@ int main(void)
     test_pending(8, 8);
     test_read_not_answered();
     test_never_runs();
+    test_notify_fails_once();
     test_admin_paused();
     test_full_ring();
     test_corrupt();

@@ -7,8 +7,10 @@
  * the model answers as Xen 4.17 does for the behaviours the library relies
  * on: the errnos of enable/disable/resume, a sync event pausing a vCPU
  * until a version-7 reply carrying VM_EVENT_FLAG_VCPU_PAUSED, disable not
- * releasing a vCPU that waits for a reply, the controller pause count,
- * EEXIST on monitor toggles, the ring-full rules, and fault injection.
+ * releasing a vCPU that waits for a reply, registers a reply sets applied
+ * only when the vCPU runs and lost to a disable before, the controller
+ * pause count, EEXIST on monitor toggles, the ring-full rules, and fault
+ * injection.
  *
  * Output is TAP.  Exit status: 0 all passed, 1 a check failed, 99 the test
  * itself could not run.
@@ -544,6 +546,113 @@ static void test_event_cycle(void)
     teardown();
 }
 
+/*
+ * VM_EVENT_FLAG_SET_REGISTERS (arch/x86/vm_event.c vm_event_set_registers,
+ * hvm/vm_event.c hvm_vm_event_do_resume): stored only for a vCPU waiting
+ * for its reply, written into the vCPU (GPRs, RFLAGS, RIP) when it next
+ * runs, and lost if the ring is disabled first (vm_event_cleanup_domain).
+ * A stuck vCPU never runs, answered or not.
+ */
+static void test_set_registers(void)
+{
+    struct agent a;
+    vm_event_request_t req;
+    vm_event_response_t rsp;
+    struct vm_event_regs_x86 regs;
+    struct fake_ring_stats st;
+    xc_vcpuinfo_t vi;
+    uint64_t t0;
+
+    setup();
+    fake_domain_add(1, FAKE_DOM_HVM, 2, "hvm1");
+    if ( agent_enable(&a, 1) )
+        bail("agent_enable");
+    xc_monitor_cpuid(xch, 1, true);
+
+    fake_vcpu_get_regs(1, 0, &regs);
+    check_int("a vCPU starts at the kernel's RIP", 0xffffffff81000000ull, regs.rip);
+    regs.rip = 0x1000;
+    regs.rax = 0xa;
+    regs.cr3 = 0x5000;
+    fake_vcpu_set_regs(1, 0, &regs);
+    fake_vcpu_event(1, 0, VM_EVENT_REASON_CPUID);
+    agent_get_request(&a, &req);
+    check_int("the request carries the vCPU's RIP", 0x1000, req.data.regs.x86.rip);
+    check_int("... and RAX", 0xa, req.data.regs.x86.rax);
+
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.version = VM_EVENT_INTERFACE_VERSION;
+    rsp.vcpu_id = 0;
+    rsp.flags = VM_EVENT_FLAG_VCPU_PAUSED | VM_EVENT_FLAG_SET_REGISTERS;
+    rsp.data.regs.x86 = req.data.regs.x86;
+    rsp.data.regs.x86.rip = 0x1002;
+    rsp.data.regs.x86.rbx = 0xb;
+    rsp.data.regs.x86.r15 = 0xf;
+    rsp.data.regs.x86.cr3 = 0x9000;
+    memcpy(RING_GET_RESPONSE(&a.back, a.back.rsp_prod_pvt), &rsp, sizeof(rsp));
+    a.back.rsp_prod_pvt++;
+    RING_PUSH_RESPONSES(&a.back);
+    xenevtchn_notify(a.xce, a.lport);
+    fake_vcpu_get_regs(1, 0, &regs);
+    check_int("set registers: stored, not applied before the vCPU runs",
+              0x1000, regs.rip);
+    check_int("  pending", 1, fake_vcpu_regs_pending(1, 0));
+    fake_domain_step(1, 1);
+    fake_vcpu_get_regs(1, 0, &regs);
+    check_int("  applied as it runs: RIP", 0x1002, regs.rip);
+    check_int("  RBX", 0xb, regs.rbx);
+    check_int("  R15", 0xf, regs.r15);
+    check_int("  control registers are not GPRs: CR3 kept", 0x5000, regs.cr3);
+    fake_ring_stats(1, &st);
+    check_int("  counted applied", 1, st.regs_applied);
+
+    /* A vCPU not waiting: vm_event_resume does not look at the flags. */
+    rsp.vcpu_id = 1;
+    memcpy(RING_GET_RESPONSE(&a.back, a.back.rsp_prod_pvt), &rsp, sizeof(rsp));
+    a.back.rsp_prod_pvt++;
+    RING_PUSH_RESPONSES(&a.back);
+    xenevtchn_notify(a.xce, a.lport);
+    check_int("set registers for a vCPU not waiting: ignored",
+              0, fake_vcpu_regs_pending(1, 1));
+
+    /* Answered, then the ring disabled before it ran: lost. */
+    fake_vcpu_event(1, 0, VM_EVENT_REASON_CPUID);
+    agent_get_request(&a, &req);
+    rsp.vcpu_id = 0;
+    rsp.data.regs.x86 = req.data.regs.x86;
+    rsp.data.regs.x86.rip = req.data.regs.x86.rip + 2;
+    memcpy(RING_GET_RESPONSE(&a.back, a.back.rsp_prod_pvt), &rsp, sizeof(rsp));
+    a.back.rsp_prod_pvt++;
+    RING_PUSH_RESPONSES(&a.back);
+    xc_domain_pause(xch, 1);
+    xenevtchn_notify(a.xce, a.lport);
+    check_int("disable", 0, xc_monitor_disable(xch, 1));
+    xc_domain_unpause(xch, 1);
+    fake_domain_step(1, 1);
+    fake_vcpu_get_regs(1, 0, &regs);
+    check_int("disabled before it ran: the registers are dropped",
+              0x1002, regs.rip);
+    fake_ring_stats(1, &st);
+    check_int("  counted dropped", 1, st.regs_dropped);
+    check_int("  and not applied", 1, st.regs_applied);
+    agent_release(&a);
+
+    /* Stuck: runnable to every rule the model shows, never on a pCPU. */
+    t0 = fake_vcpu_cpu_time(1, 1);
+    check_int("stuck", 0, fake_vcpu_set_stuck(1, 1, 1));
+    fake_domain_step(1, 3);
+    xc_vcpu_getinfo(xch, 1, 1, &vi);
+    check_int("a stuck vCPU reads online=1 blocked=0 running=0",
+              100, vi.online * 100 + vi.blocked * 10 + vi.running);
+    check_int("  its cpu_time still", 0, vi.cpu_time - t0);
+    CHECK_FAIL("  and it raises no event",
+               fake_vcpu_event(1, 1, VM_EVENT_REASON_CPUID), EAGAIN);
+    fake_vcpu_set_stuck(1, 1, 0);
+    fake_domain_step(1, 1);
+    check_int("unstuck, it runs", FAKE_STEP_NS, fake_vcpu_cpu_time(1, 1) - t0);
+    teardown();
+}
+
 static void test_pause_count(void)
 {
     xc_domaininfo_t info;
@@ -824,6 +933,7 @@ int main(void)
     test_enable_errors();
     test_monitor_toggles();
     test_event_cycle();
+    test_set_registers();
     test_pause_count();
     test_ring_full();
     test_fault_injection();

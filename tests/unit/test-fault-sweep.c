@@ -4,7 +4,9 @@
  * errno that call really returns, and the guest must come out as it went
  * in or better: its pause count as before, no more vCPUs waiting for a
  * reply than before, and no port, mapping or record of ours left.  The
- * operation must also say it failed.
+ * operation must also say it failed.  And a safe disable must never take
+ * the ring away from a vCPU still waiting for its reply: nothing could
+ * answer it then but a rescue.
  *
  * The calls are found, not listed: each operation runs once clean with
  * the fake's call log on, and every call it made is then failed.  An
@@ -181,6 +183,15 @@ static void sweep(enum op op)
                 vmeventctl_ring_disable(r, 50, NULL);
             ok = ok && fake_pause_count(GUEST) == (int)pause_before &&
                  fx_waiting(NR_VCPUS) <= waiting_before;
+            /*
+             * No ring left, no vCPU waiting: Xen's disable does not
+             * unpause it (vm_event.c: vm_event_disable), so it would stay
+             * frozen.  Not asked of the rescue: when Xen refuses it a
+             * fresh ring after the dead one went, the dead agent's vCPUs
+             * stay waiting, and it says so (exit 5 in the tool).
+             */
+            if ( op != OP_RESCUE && fake_ring_exists(GUEST, FAKE_RING_MONITOR) == 0 )
+                ok = ok && fx_waiting(NR_VCPUS) == 0;
             if ( op == OP_RESCUE )
             {
                 /* The dead agent's record may stay; none of ours may. */

@@ -45,6 +45,29 @@ static void test_rescue(unsigned int nr_vcpus, unsigned int nr_events)
     vmeventctl_close(h);
 }
 
+/*
+ * A vCPU that does not run after its answer (asleep on a wait queue the
+ * rescue cannot see, say): the rescue did everything right and still
+ * must say that vCPU may be frozen.
+ */
+static void test_still_frozen(void)
+{
+    struct vmeventctl_rescue_report rep;
+    vmeventctl_handle *h;
+
+    fx_dead_agent(2, 1, 2);
+    h = fx_open();
+    fake_vcpu_set_stuck(GUEST, 1, 1);
+    fake_set_autostep(1);
+    tap_is(vmeventctl_rescue(h, GUEST, 0, &rep), 0, "rescue with vCPU 1 kept from running: every step done");
+    tap_ok(rep.dead_ring_disabled && rep.fresh_ring_disabled && rep.vcpus_answered == 2,
+           "  both vCPUs answered through a fresh ring");
+    tap_is(fx_waiting(2), 0, "  neither waits for a reply any more");
+    tap_is(rep.vcpus_stuck, 1, "  the report says one vCPU was not seen running: it may still be frozen");
+    tap_is(fake_vcpu_cpu_time(GUEST, 1), 0, "  (vCPU 1 never ran)");
+    vmeventctl_close(h);
+}
+
 static void test_refusals(void)
 {
     struct vmeventctl_rescue_report rep;
@@ -515,6 +538,7 @@ int main(void)
     test_rescue(8, 8);
     test_rescue(12, 4);
     test_too_many_waiting();
+    test_still_frozen();
     test_refusals();
     test_unsafe_disabled();
     test_wait_queue();

@@ -151,28 +151,62 @@ static void test_answer(void)
     tap_ok(st.unpaused == 1 && st.bad_version == 0 && st.without_request == 0,
            "  Xen took a version-7 response with VCPU_PAUSED for that vCPU");
 
-    /* CPUID: Xen left RIP on the instruction; the answer steps past it. */
+    /*
+     * CPUID: Xen put its result in the registers and left RIP on the
+     * instruction (2 bytes).  The default answer sets the registers with
+     * RIP past it, and Xen writes them into the vCPU when it next runs.
+     * Every register the guest sees afterwards is checked: leaf 0's
+     * answer on an Intel host, and registers CPUID does not touch.
+     */
     {
-        vm_event_request_t tmpl = { .reason = VM_EVENT_REASON_CPUID };
         vm_event_sring_t *sring = fake_ring_page(GUEST);
         vm_event_response_t *rsp;
+        struct vm_event_regs_x86 regs;
 
-        tmpl.u.cpuid.insn_length = 2;
-        tmpl.data.regs.x86.rip = 0x1000;
-        tmpl.data.regs.x86.rax = 0x756e6547; /* Xen's result, already in */
-        fake_vcpu_event_ex(GUEST, 0, &tmpl, 1);
+        fake_domain_step(GUEST, 1); /* vCPU 0 takes the first answer */
+        fake_ring_stats(GUEST, &st);
+        tap_is(st.regs_applied, 1, "  the first answer's registers were applied as vCPU 0 ran");
+        fake_vcpu_get_regs(GUEST, 0, &regs);
+        regs.rip = 0x1000;
+        regs.rax = 0x16;         /* highest leaf */
+        regs.rbx = 0x756e6547;   /* "Genu" */
+        regs.rcx = 0x6c65746e;   /* "ntel" */
+        regs.rdx = 0x49656e69;   /* "ineI" */
+        regs.rsi = 0x5151;
+        regs.rdi = 0xd1d1;
+        regs.rbp = 0xb0b0;
+        regs.rsp = 0x7ff0;
+        regs.r8 = 0x8888;
+        regs.r15 = 0xf15f15;
+        regs.rflags = 0x202;
+        fake_vcpu_set_regs(GUEST, 0, &regs);
+        tap_is(fake_vcpu_event(GUEST, 0, VM_EVENT_REASON_CPUID), FAKE_EVENT_PUT,
+               "a CPUID event at RIP 0x1000");
         vmeventctl_ring_get_request(r, &req);
         vmeventctl_ring_put_response(r, &req, 0);
         /* Not yet pushed: the answer sits at the private producer index. */
         rsp = &sring->ring[(sring->rsp_prod + 0) % FAKE_RING_SLOTS].rsp;
-        tap_ok((rsp->flags & VM_EVENT_FLAG_SET_REGISTERS) &&
-               rsp->data.regs.x86.rip == req.data.regs.x86.rip + 2 &&
-               rsp->data.regs.x86.rax == req.data.regs.x86.rax,
-               "a CPUID answer sets the registers Xen filled, RIP past the instruction");
-        tap_diag("  request rip %#llx, answer rip %#llx", (unsigned long long)req.data.regs.x86.rip,
-                 (unsigned long long)rsp->data.regs.x86.rip);
+        tap_ok((rsp->flags & VM_EVENT_FLAG_SET_REGISTERS) && rsp->data.regs.x86.rip == 0x1002,
+               "  the answer sets the registers, RIP past the instruction");
         vmeventctl_ring_notify(r);
         tap_is(fake_vcpu_vm_event_paused(GUEST, 0), 0, "  and unpauses the vCPU");
+        fake_vcpu_get_regs(GUEST, 0, &regs);
+        tap_ok(fake_vcpu_regs_pending(GUEST, 0) == 1 && regs.rip == 0x1000,
+               "  Xen stored the registers; the vCPU has not run yet");
+        fake_domain_step(GUEST, 1);
+        fake_vcpu_get_regs(GUEST, 0, &regs);
+        tap_is(regs.rip, 0x1002, "  once it ran: RIP past the CPUID");
+        tap_is(regs.rax, 0x16, "  RAX: Xen's result");
+        tap_is(regs.rbx, 0x756e6547, "  RBX: Xen's result");
+        tap_is(regs.rcx, 0x6c65746e, "  RCX: Xen's result");
+        tap_is(regs.rdx, 0x49656e69, "  RDX: Xen's result");
+        tap_ok(regs.rsi == 0x5151 && regs.rdi == 0xd1d1 && regs.rbp == 0xb0b0 &&
+               regs.rsp == 0x7ff0 && regs.r8 == 0x8888 && regs.r15 == 0xf15f15 &&
+               regs.rflags == 0x202, "  the other registers as they were");
+        fake_ring_stats(GUEST, &st);
+        tap_ok(st.regs_applied == 2 && st.regs_dropped == 0 &&
+               fake_vcpu_regs_pending(GUEST, 0) == 0,
+               "  applied once, nothing dropped");
     }
 
     /* A batch: two vCPUs, one notify. */
