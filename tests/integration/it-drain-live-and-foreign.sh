@@ -29,7 +29,8 @@ rc=$?
 [ $rc -eq 0 ] || { cat /tmp/live.out; fail "stop with a live owner exited $rc, expected 0"; }
 wait "$agent"
 arc=$?
-grep -q '^disable outcome=' /tmp/live.out || fail "the agent did not run its safe disable"
+grep -q '^disable outcome=clean ' /tmp/live.out ||
+    { cat /tmp/live.out; fail "the agent's safe disable was not clean"; }
 note "live agent: $(grep '^disable' /tmp/live.out) (agent exit $arc)"
 xenhost-ticks-advance 5 || fail "the guest does not tick after the live agent stopped"
 json | grep -q '"monitor_ring":false' || fail "a ring is left after the live agent stopped"
@@ -94,12 +95,20 @@ note "xen-access killed, stop --force rescued the guest"
 # Bad input: exit 4, message on stderr, nothing changed.
 pv=$(xenhost-guest create --pv | tail -1)
 [ -n "$pv" ] || error "could not create a PV guest"
-for bad in 0 31000 no-such-guest "$pv" pvguest; do
-    xen-vmevent-drain stop "$bad" 2> /tmp/bad.err
+# Each with its own message: exit 4 alone is what any of them gives.
+bad_input() { # ARG MESSAGE
+    xen-vmevent-drain stop "$1" 2> /tmp/bad.err
     rc=$?
-    [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop $bad exited $rc, expected 4"; }
-    note "stop $bad: $(head -1 /tmp/bad.err)"
-done
+    [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop $1 exited $rc, expected 4"; }
+    grep -q "$2" /tmp/bad.err || { cat /tmp/bad.err; fail "stop $1: expected '$2'"; }
+    grep -q "nothing was changed" /tmp/bad.err || { cat /tmp/bad.err; fail "stop $1 does not say nothing was changed"; }
+    note "stop $1: $(head -1 /tmp/bad.err)"
+}
+bad_input 0 "dom0 cannot have vm_event rings"
+bad_input 31000 "no domain has that id"
+bad_input no-such-guest "no domain has that name"
+bad_input "$pv" "a PV guest has no vm_event rings"
+bad_input pvguest "a PV guest has no vm_event rings"
 xl list "$pv" | awk 'NR==2{print $5}' | grep -q p && fail "the PV guest was left paused"
 xl destroy "$pv"
 
@@ -107,6 +116,7 @@ xl destroy "$pv"
 it-run-as 65534 xen-vmevent-drain stop "$DOMID" 2> /tmp/bad.err
 rc=$?
 [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "stop as uid 65534 exited $rc, expected 4"; }
+grep -q "run as root in dom0" /tmp/bad.err || { cat /tmp/bad.err; fail "stop as uid 65534: expected 'run as root in dom0'"; }
 note "not root: $(head -1 /tmp/bad.err)"
 
 # No /dev/xen/privcmd (hidden in a private mount namespace).
@@ -115,6 +125,8 @@ if unshare -m sh -c 'mount -t tmpfs none /dev/xen && exec xen-vmevent-drain stat
 else
     rc=$?
     [ $rc -eq 4 ] || { cat /tmp/bad.err; fail "status without /dev/xen/privcmd exited $rc, expected 4"; }
+    grep -q "does not exist: run as root in dom0" /tmp/bad.err ||
+        { cat /tmp/bad.err; fail "status without /dev/xen/privcmd: expected 'does not exist: run as root in dom0'"; }
     note "no privcmd: $(head -1 /tmp/bad.err)"
 fi
 xenhost-ticks-advance 3 || fail "the guest stopped ticking during the bad-input checks"

@@ -26,6 +26,7 @@ int main(void)
 {
     uint32_t domid = it_domid();
     struct vmeventctl_disable_report rep;
+    struct vmeventctl_owner o;
     vmeventctl_handle *h;
     vmeventctl_ring *r;
     long tick0, tick1;
@@ -71,6 +72,13 @@ int main(void)
     it_note("disable: %s, answered %u, retries %u, paused %llu ns",
             vmeventctl_disable_outcome_name(rep.outcome), rep.answered,
             rep.retries, (unsigned long long)rep.paused_ns);
+    if ( rep.outcome != VMEVENTCTL_DISABLE_CLEAN || rep.unsettled || !rep.ring_disabled )
+        it_fail("safe disable: %s, unsettled %u, ring_disabled %d: expected clean, 0, 1",
+                vmeventctl_disable_outcome_name(rep.outcome), rep.unsettled, rep.ring_disabled);
+    if ( vmeventctl_owner_get(h, domid, &o) )
+        it_fail("reading the ownership record: %s", strerror(errno));
+    if ( o.state != VMEVENTCTL_OWNER_NONE )
+        it_fail("an ownership record (pid %d) outlives the disabled ring", (int)o.pid);
     vmeventctl_close(h);
 
     if ( answered < WANT_EVENTS )
