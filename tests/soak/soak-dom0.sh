@@ -17,6 +17,10 @@
 #      (stuck_vcpus);
 #   4. the guest ticks again within 5 s; status: no ring, no record, not
 #      paused by its controller; a fresh agent (-n 5) enables and answers.
+#   Trial 1 waits (up to 20 s) until status sees the guest frozen before
+#   the stop; trial 2 runs the stop under an administrator's `xl pause`,
+#   which must survive the rescue (exit 0, "still paused by its
+#   controller", status controller_paused) before the soak unpauses it.
 #
 # Set B, SOAK_KILL_TRIALS trials (default SOAK_TRIALS), same alternation:
 # an agent is killed and the guest left to freeze, then xen-vmevent-drain
@@ -30,6 +34,10 @@
 #     as the line took to come on the last agent trial, minus 5 ms, then
 #     kills 0..SOAK_KILL_MAX_MS ms later (process start and the 300 ms
 #     sample add jitter here).
+#   Trials 1 and 2 are not timed: the drain runs under the kill-after shim
+#   (tests/soak/kill-after.c, LD_PRELOAD), which SIGKILLs it the instant
+#   its pause is taken (trial 1: must leave "marked-ring") or the dead ring
+#   is disabled (trial 2: "marked-no-ring").
 #   With 2 dom0 vCPUs (`xenhost --dom0-vcpus 2`, as `make soak` boots) the
 #   killer and the drain run side by side; where a kill lands still varies
 #   by a few ms under QEMU, so the soak reports where each one landed.
@@ -62,7 +70,9 @@
 # drain's -v output and JSON, status, xl list, xl dmesg, the guest's last
 # ticks), then the guest is recovered (stop --force, xl unpause, recreate)
 # and the soak goes on.  Summary at the end: seed, trials, rescued, failed
-# (trial, kind, step, delays), median rescue time.
+# (trial, kind, step, delays), median rescue time.  The soak fails, too, if
+# set A rescued no guest seen frozen or none under an administrator's
+# pause, or if no kill of set B landed inside the pause window.
 #
 # Settings (environment): SOAK_TRIALS, SOAK_KILL_TRIALS, SOAK_SEED (default:
 # from the clock), SOAK_DELAY_MAX_MS (2000), SOAK_GAP_MAX_MS (1500),
@@ -323,7 +333,18 @@ draw_kill() {
 }
 
 # ============================================ set A: kill the agent, rescue
-A_RUN=0; A_OK=0; A_FROZEN=0
+A_RUN=0; A_OK=0; A_FROZEN=0; A_ADMIN=0
+# wait_frozen SECS: 0 once status samples a vCPU waiting on the dead ring
+wait_frozen() {
+	_k=0
+	while [ $_k -lt "$1" ]; do
+		status_json "$W/t.frozen.status"
+		jhas "$W/t.frozen.status" '"stuck_vcpus":\[[0-9]' && return 0
+		sleep 1
+		_k=$((_k + 1))
+	done
+	return 1
+}
 i=1
 while [ $i -le "$TRIALS" ]; do
 	if ! time_left_ok 25; then
@@ -341,6 +362,19 @@ while [ $i -le "$TRIALS" ]; do
 	sleep_ms $delay
 	kill_agent
 	sleep_ms $gap
+	# Trial 1 rescues a guest seen frozen, whatever the draws: the set
+	# must show at least one.
+	if [ $i -eq 1 ] && ! wait_frozen 20; then
+		fail A $i $KIND freeze "the guest did not freeze within 20 s of its agent's death"
+		recover; i=$((i + 1)); continue
+	fi
+	# Trial 2 runs under an administrator's pause (xl pause), which the
+	# rescue must leave as it found it.
+	admin=no
+	if [ $i -eq 2 ]; then
+		xl pause "$DOMID" || die "xl pause $DOMID failed"
+		admin=yes
+	fi
 
 	now; t0=$NOW
 	# shellcheck disable=SC2086
@@ -349,6 +383,19 @@ while [ $i -le "$TRIALS" ]; do
 	now; stop_ms=$((NOW - t0))
 	frozen=no
 	jhas "$W/t.stop.json" '"stuck_vcpus":\[[0-9]' && frozen=yes
+	if [ $admin = yes ]; then
+		status_json "$W/t.admin.status"
+		xl unpause "$DOMID"
+		if [ $rc -ne 0 ] || ! jhas "$W/t.admin.status" '"controller_paused":true' ||
+			! grep -q "still paused by its controller" "$W/t.stop.json" "$W/t.stop.err"; then
+			fail A $i $KIND admin-pause "under xl pause: stop exited $rc; status after it: $(cat "$W/t.admin.status"); the administrator's pause must survive the rescue, and stop must say the domain is still paused by its controller"
+			recover; i=$((i + 1)); continue
+		fi
+		A_ADMIN=$((A_ADMIN + 1))
+		# the unpaused guest's vCPUs must now run: the tool's watch
+		# could not see them while the pause held them
+		frozen=admin
+	fi
 	action=$(jstr "$W/t.stop.json" action)
 	total=$(jnum "$W/t.stop.json" total_ns)
 	paused=$(jnum "$W/t.stop.json" paused_ns)
@@ -395,8 +442,8 @@ poll_line() {
 	done
 	return 1
 }
-# From the drain's launch to that line, in polls, measured on agent trials
-# (the odd ones, so the first trial measures it).
+# From the drain's launch to that line, in polls, measured on the timed
+# agent trials (the odd ones from 3 on, so trial 3 measures it first).
 LAT_POLLS=400; POLLS_PER_MS=1
 i=1
 while [ $i -le "$KTRIALS" ]; do
@@ -429,10 +476,26 @@ while [ $i -le "$KTRIALS" ]; do
 	# wake-up, under QEMU, can come after the whole rescue is over.
 	: >"$W/t.run1.err"
 	now; t0=$NOW
-	# shellcheck disable=SC2086
-	xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.run1.json" 2>"$W/t.run1.err" &
+	# Trials 1 and 2 are killed by the drain itself, through the
+	# kill-after shim, the instant its pause is taken (1) or the dead
+	# ring is disabled (2): inside the pause window every time.
+	shim=
+	case $i in
+	1) shim=xc_domain_pause; want_point=marked-ring ;;
+	2) shim=xc_monitor_disable; want_point=marked-no-ring ;;
+	esac
+	if [ -n "$shim" ]; then
+		# shellcheck disable=SC2086
+		LD_PRELOAD=/opt/vmeventctl/lib/soak-kill-after.so KILL_AFTER=$shim \
+			xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.run1.json" 2>"$W/t.run1.err" &
+	else
+		# shellcheck disable=SC2086
+		xen-vmevent-drain --json -v stop $force "$DOMID" >"$W/t.run1.json" 2>"$W/t.run1.err" &
+	fi
 	dpid=$!
-	if [ $KIND = agent ]; then
+	if [ -n "$shim" ]; then
+		at="after-$shim"
+	elif [ $KIND = agent ]; then
 		if poll_line "$W/t.run1.err" $dpid 100000000; then
 			spin_us $kill_us
 			kill -9 $dpid 2>/dev/null
@@ -486,6 +549,10 @@ while [ $i -le "$KTRIALS" ]; do
 		point="other(ring=$ring,paused=$cpause,owner=$ostate/$ohold)"
 	fi
 	echo "$point" >>"$POINTS"
+	if [ -n "$shim" ] && [ "$point" != "$want_point" ]; then
+		fail B $i $KIND kill "killed right after its $shim, the rescue left $point, expected $want_point"
+		recover; i=$((i + 1)); continue
+	fi
 
 	# The second run, with --force only if it refuses.
 	xen-vmevent-drain --json -v stop "$DOMID" >"$W/t.run2.json" 2>"$W/t.run2.err"
@@ -640,7 +707,7 @@ C_FAIL=$((C_RUN - C_OK))
 echo
 say "==================== summary"
 say "seed: $SEED"
-say "set A (agent killed, then stop): trials $A_RUN of $TRIALS, rescued $A_OK, failed $A_FAIL; guest frozen before the stop in $A_FROZEN of the rescued"
+say "set A (agent killed, then stop): trials $A_RUN of $TRIALS, rescued $A_OK, failed $A_FAIL; guest frozen before the stop in $A_FROZEN of the rescued; under an administrator's pause, which survived, $A_ADMIN"
 say "  median rescue time (library, check to vCPUs seen running): $(median_ms "$RESCUE_NS")"
 say "  median time the guest was held paused:                     $(median_ms "$PAUSED_NS")"
 say "  median wall time of xen-vmevent-drain stop (300 ms sample incl.): $(median_ms "$STOP_MS")"
@@ -666,7 +733,21 @@ if [ -s "$FAILS" ]; then
 	say "failures (seed $SEED):"
 	sed 's/^/soak:   /' "$FAILS"
 fi
-if [ $((A_FAIL + B_FAIL + C_FAIL + NOTRUN)) -ne 0 ]; then
+# What each set is for must have happened, not only what it checks.
+MISSED=0
+if [ "$TRIALS" -ge 1 ] && [ "$A_FROZEN" -eq 0 ]; then
+	say "set A rescued no guest seen frozen: it proved nothing about frozen guests"
+	MISSED=1
+fi
+if [ "$TRIALS" -ge 2 ] && [ "$A_ADMIN" -eq 0 ]; then
+	say "set A ran no rescue that left an administrator's pause in place"
+	MISSED=1
+fi
+if [ "$KTRIALS" -ge 1 ] && ! grep -qx 'marked-ring\|marked-no-ring' "$POINTS"; then
+	say "set B: no kill landed inside the rescue's pause window (marked-ring, marked-no-ring)"
+	MISSED=1
+fi
+if [ $((A_FAIL + B_FAIL + C_FAIL + NOTRUN + MISSED)) -ne 0 ]; then
 	say "RESULT: FAIL"
 	exit 1
 fi
