@@ -159,6 +159,9 @@ vcpu_state() {
     xl vcpu-list "$DOMID"
     awk -v d="$DOMID" '$0 ~ "General information for domain " d ":" { on = 1 } on && /General information for domain/ && $0 !~ "domain " d ":" { on = 0 } on' /tmp/it-many-q.log |
         grep -E 'VCPU[0-9]+:|pause_count|pause_flags' | head -n 60
+    # and what each pCPU runs: a pCPU spinning in Xen leaves the vCPUs
+    # queued on it runnable but never run
+    xl debug-keys d; sleep 1; xl dmesg -c | grep -E "CPU[0-9]+|RIP:|\[<" | head -n 40
 }
 
 # check_disable: after a safe disable ($arc, $line, $m0 set), print what is
