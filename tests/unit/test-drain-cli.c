@@ -805,9 +805,19 @@ static void signal_in_status(const char *fn, void *arg)
 
 static void test_signals(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, dfl, inherited_int, inherited_term;
     pid_t pid;
     int st;
+
+    /*
+     * From the default: a shell that starts us in the background without
+     * job control hands SIGINT down ignored, and "restored" means "as
+     * found".
+     */
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &dfl, &inherited_int);
+    sigaction(SIGTERM, &dfl, &inherited_term);
 
     dead_agent(2, 1, 2);
     hook_signals = 0;
@@ -852,6 +862,8 @@ static void test_signals(void)
     waitpid(pid, &st, 0);
     tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == DRAIN_EXIT_INTERRUPTED,
            "two SIGINTs while sampling: exits at once, interrupted");
+    sigaction(SIGINT, &inherited_int, NULL);
+    sigaction(SIGTERM, &inherited_term, NULL);
 }
 
 static void expect_json_string(const char *in, const char *want, const char *name)
