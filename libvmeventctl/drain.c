@@ -169,10 +169,16 @@ static int answer_pending(struct disable_ctx *c, enum vmeventctl_disable_step st
     /* First what the agent read and left unanswered, then what is new. */
     int old = vmeventctl__ring_answer_outstanding(c->r);
     int n = vmeventctl_ring_answer_all(c->r, NULL, NULL);
+    /*
+     * Answers written before a failure count too: published now, or by
+     * the next notify, their vCPUs may run, and the settle must see them.
+     */
+    unsigned int done = (unsigned int)old +
+                        (n >= 0 ? (unsigned int)n : c->r->batch_answered);
 
-    if ( n >= 0 )
-        n += old;
-
+    c->rep->answered += done;
+    if ( done )
+        track_all(c->r);
     if ( n < 0 )
     {
         if ( errno == EIO )
@@ -180,10 +186,7 @@ static int answer_pending(struct disable_ctx *c, enum vmeventctl_disable_step st
         note_failure(c, step, errno);
         return -1;
     }
-    c->rep->answered += (unsigned int)n;
-    if ( n )
-        track_all(c->r);
-    return n;
+    return (int)done;
 }
 
 /*

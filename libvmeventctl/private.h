@@ -86,6 +86,7 @@ struct vmeventctl_ring {
     unsigned int events;         /* VMEVENTCTL_EVENT_* we turned on */
     unsigned int queued;         /* answers not yet pushed */
     int notify_owed;             /* pushed answers Xen was not told of */
+    unsigned int batch_answered; /* by the last answer_all, even one that failed */
     unsigned int invalid;        /* malformed requests consumed */
 
     unsigned int nr_vcpus;

@@ -741,6 +741,7 @@ int vmeventctl_ring_answer_all(vmeventctl_ring *r, vmeventctl_request_cb *cb,
     }
     rc = answered;
  out:
+    r->batch_answered = (unsigned int)answered;
     /* One notify for the whole batch. */
     if ( vmeventctl_ring_notify(r) )
         return -1;

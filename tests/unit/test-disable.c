@@ -188,6 +188,7 @@ static void test_notify_fails_once(void)
     tap_ok(rc == -1 && rep.failed_step == VMEVENTCTL_STEP_SETTLE && rep.error == ENOTCONN,
            "  reported: failed at the settle, ENOTCONN");
     tap_is(fx_waiting(2), 0, "  no vCPU left waiting for a reply");
+    tap_is(rep.answered, 2, "  both answers counted, though their notify failed");
     tap_is(rep.ring_disabled, 1, "  the ring was disabled");
     tap_ok(st.regs_applied == 2 && st.regs_dropped == 0 && rep.unsettled == 0,
            "  the next notify told Xen: both answers took effect before the disable");
