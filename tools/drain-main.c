@@ -746,9 +746,9 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
             snprintf(steps[n++], 256, "confirm a ring exists (xc_monitor_resume answers 0)");
             snprintf(steps[n++], 256, "disable the dead ring (xc_monitor_disable); EBUSY there means vCPUs sleep on its wait queue, and nothing more is touched");
         }
-        snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es))",
+        snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es)); a vCPU on a CPUID gets it completed",
                  nr_vcpus, VMEVENTCTL_INTERFACE_VERSION, RESCUE_BATCH, batches);
-        snprintf(steps[n++], 256, "disable the fresh ring while still paused");
+        snprintf(steps[n++], 256, "disable the fresh ring while paused, once the vCPUs whose CPUID was completed ran (up to 2 s unpaused)");
         if ( pauses_left(d) )
             snprintf(steps[n++], 256, "release our pause reference, then up to %u the killed pid %d left (stopping when Xen says none is left)",
                      pauses_left(d), (int)d->owner.pid);
@@ -1102,6 +1102,13 @@ static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32
             rep->fresh_ring_disabled ? "disabled" : "is LEFT ENABLED with no owner (stop --force removes it)");
     else
         ADD("; no fresh ring was enabled");
+    if ( rep->cpuid_found )
+        ADD("; %u of %u vCPU(s) waiting on a CPUID completed it as their agent would have%s",
+            rep->cpuid_completed, rep->cpuid_found,
+            rep->cpuid_completed < rep->cpuid_found ?
+            " (the others run CPUID again with the result as its leaf: see the log)" : "");
+    if ( rep->late_requests )
+        ADD("; %u request(s) came on the fresh ring and were answered bare", rep->late_requests);
     if ( rep->dead_ring_disabled && !rep->fresh_ring_disabled )
         ADD("; vCPUs that waited for the dead agent stay frozen until a rescue through a fresh ring succeeds: run xen-vmevent-drain stop --force %u",
             domid);
@@ -1540,6 +1547,9 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_bool(&j, "fresh_ring_disabled", rep->fresh_ring_disabled);
         drain_json_uint(&j, "vcpus_answered", rep->vcpus_answered);
         drain_json_uint(&j, "batches", rep->batches);
+        drain_json_uint(&j, "cpuid_found", rep->cpuid_found);
+        drain_json_uint(&j, "cpuid_completed", rep->cpuid_completed);
+        drain_json_uint(&j, "late_requests", rep->late_requests);
         drain_json_uint(&j, "vcpus_stuck", rep->vcpus_stuck);
         drain_json_bool(&j, "guest_changed", rep->guest_changed);
         drain_json_uint(&j, "paused_ns", rep->paused_ns);

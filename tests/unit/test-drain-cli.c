@@ -407,6 +407,8 @@ static void test_dead_owner_json(void)
     expect_json("d['result'] == 'success' and d['action'] == 'rescue' and d['rescue']['ok'] is True "
                 "and d['rescue']['dead_ring_disabled'] is True and d['rescue']['fresh_ring_disabled'] is True "
                 "and d['rescue']['vcpus_answered'] == 2 and d['rescue']['vcpus_stuck'] == 0 "
+                "and d['rescue']['cpuid_found'] == 2 and d['rescue']['cpuid_completed'] == 2 "
+                "and d['rescue']['late_requests'] == 0 "
                 "and d['rescue']['guest_changed'] is True and d['replies_lost'] is True "
                 "and d['owner']['state'] == 'dead' and d['stuck_vcpus'] == [0, 1] "
                 "and len(d['plan']) == 7 and d['interrupted'] is False",
