@@ -78,3 +78,11 @@ int vmeventctl__cpuid_completion(vmeventctl_handle *h, uint32_t domid, unsigned 
     regs->rip = cpu.rip + 2;
     return 1;
 }
+
+VMEVENTCTL_EXPORT
+int vmeventctl_vcpu_at_cpuid(vmeventctl_handle *h, uint32_t domid, uint32_t vcpu)
+{
+    struct vm_event_regs_x86 regs;
+
+    return vmeventctl__cpuid_completion(h, domid, vcpu, &regs);
+}

@@ -101,7 +101,7 @@ struct dom {
     int owner_errno;
     int stuck_checked;
     const char *stuck_unchecked;        /* why not, when not */
-    unsigned char *stuck;               /* one flag per vCPU */
+    unsigned char *stuck;               /* per vCPU: 0, STUCK, STUCK_AT_CPUID */
     unsigned int nr_stuck;
     struct drain_evidence ev;           /* gathered when a ring is there */
 };
@@ -412,7 +412,10 @@ static void read_owner(vmeventctl_handle *h, struct dom *d)
  * pause or a shutdown stops every vCPU the same way, so no vCPU can be
  * called stuck then.
  */
-static void find_stuck(struct dom *d, const struct vmeventctl_domain_status *a)
+enum { STUCK = 1, STUCK_AT_CPUID };
+
+static void find_stuck(vmeventctl_handle *h, struct dom *d,
+                       const struct vmeventctl_domain_status *a)
 {
     const struct vmeventctl_domain_status *b = &d->st;
     unsigned int v, n = a->nr_vcpus < b->nr_vcpus ? a->nr_vcpus : b->nr_vcpus;
@@ -448,7 +451,8 @@ static void find_stuck(struct dom *d, const struct vmeventctl_domain_status *a)
         if ( x->online && y->online && !x->running && !y->running &&
              !x->blocked && !y->blocked && x->cpu_time_ns == y->cpu_time_ns )
         {
-            d->stuck[v] = 1;
+            /* What a rescue can restore of it: a CPUID, completed. */
+            d->stuck[v] = vmeventctl_vcpu_at_cpuid(h, d->domid, v) == 1 ? STUCK_AT_CPUID : STUCK;
             d->nr_stuck++;
         }
     }
@@ -485,7 +489,7 @@ static int sample(vmeventctl_handle *h, struct dom *d, struct result *r)
     read_owner(h, d);
     if ( d->st.monitor_ring == 1 )
         drain_evidence_gather(h, d->domid, &d->ev);
-    find_stuck(d, &first);
+    find_stuck(h, d, &first);
     r->code = 0;
 
  out:
@@ -904,8 +908,10 @@ static void print_status_text(const struct dom *d, const struct plan *p, int nee
         printf("    vCPU %u: %s, cpu %u, cpu_time %" PRIu64 ".%06" PRIu64 " s%s\n", v,
                vcpu_state(vs), vs->cpu, vs->cpu_time_ns / 1000000000u,
                (vs->cpu_time_ns % 1000000000u) / 1000u,
-               d->stuck && d->stuck[v] ?
-               ", STUCK: cpu_time unchanged" : "");
+               !d->stuck || !d->stuck[v] ? "" :
+               d->stuck[v] == STUCK_AT_CPUID ?
+               ", STUCK: cpu_time unchanged, on a CPUID with its result (a rescue completes it)" :
+               ", STUCK: cpu_time unchanged (what its agent's reply would have done is lost in a rescue)");
     }
     stuck_list(d, stuck, sizeof(stuck));
     if ( !d->stuck_checked )
@@ -967,9 +973,15 @@ static void print_status_json(const struct dom *d, const struct result *r,
             drain_json_uint(&j, "cpu", vs->cpu);
             drain_json_uint(&j, "cpu_time_ns", vs->cpu_time_ns);
             if ( d->stuck_checked )
-                drain_json_bool(&j, "stuck", d->stuck[v]);
+            {
+                drain_json_bool(&j, "stuck", d->stuck[v] != 0);
+                drain_json_bool(&j, "at_cpuid", d->stuck[v] == STUCK_AT_CPUID);
+            }
             else
+            {
                 drain_json_null(&j, "stuck");
+                drain_json_null(&j, "at_cpuid");
+            }
             drain_json_object_end(&j);
         }
         drain_json_array_end(&j);

@@ -142,6 +142,16 @@ int vmeventctl_domain_status(vmeventctl_handle *h, uint32_t domid,
 void vmeventctl_domain_status_release(struct vmeventctl_domain_status *st);
 
 /*
+ * 1 when vCPU vcpu of domid stands on a CPUID instruction (0f a2 at RIP)
+ * with a 32-bit result in RAX..RDX, as a vCPU waiting on a CPUID event
+ * does (Xen writes the result before it sends the event and leaves RIP on
+ * the instruction): a rescue completes such a CPUID.  0 when it does not,
+ * or when its context, page tables or code cannot be read.  Reads only;
+ * meaningful for a vCPU that stands still (a stuck one).
+ */
+int vmeventctl_vcpu_at_cpuid(vmeventctl_handle *h, uint32_t domid, uint32_t vcpu);
+
+/*
  * Rings.
  */
 enum vmeventctl_ring_kind {
