@@ -31,7 +31,7 @@ int vmeventctl__cpuid_completion(vmeventctl_handle *h, uint32_t domid, unsigned 
 {
     struct hvm_hw_cpu cpu;
     unsigned long gfn;
-    uint64_t lin;
+    uint64_t lin, high;
     unsigned int off;
     uint8_t *code;
     int hit;
@@ -43,7 +43,10 @@ int vmeventctl__cpuid_completion(vmeventctl_handle *h, uint32_t domid, unsigned 
              v, errno);
         return 0;
     }
-    if ( (cpu.rax | cpu.rbx | cpu.rcx | cpu.rdx) >> 32 || (cpu.rflags & X86_EFLAGS_TF) )
+    high = (cpu.rax >> 32) + (cpu.rbx >> 32) + (cpu.rcx >> 32) + (cpu.rdx >> 32);
+    if ( high != 0 )
+        return 0;
+    if ( cpu.rflags & X86_EFLAGS_TF )
         return 0;
     lin = cpu.cs_base + cpu.rip;
     off = (unsigned int)(lin & (XC_PAGE_SIZE - 1));
