@@ -28,7 +28,7 @@
 # A guest that dies any other way fails the test.
 #
 # Environment: IT_MANY_ROUNDS8 (default 1) safe disables on 8 vCPUs,
-# IT_MANY_ROUNDS (default 3) on 12, IT_MANY_ROUNDS16 (default 0) on 16,
+# IT_MANY_ROUNDS (default 2) on 12, IT_MANY_ROUNDS16 (default 0) on 16,
 # IT_MANY_KILLS (default 1) kills on 12, and on 16 when IT_MANY_ROUNDS16
 # is not 0; IT_MANY_TCG_DEATHS as above; IT_MANY_BUDGET (default 420),
 # the seconds after which a TCG death ends the test with no verdict.  The
@@ -39,7 +39,7 @@ set -u
 . /opt/vmeventctl/tests/it-lib.sh
 
 ROUNDS8=${IT_MANY_ROUNDS8:-1}
-ROUNDS=${IT_MANY_ROUNDS:-3}
+ROUNDS=${IT_MANY_ROUNDS:-2}
 ROUNDS16=${IT_MANY_ROUNDS16:-0}
 KILLS=${IT_MANY_KILLS:-1}
 MAX_DEATHS=${IT_MANY_TCG_DEATHS:-8}
