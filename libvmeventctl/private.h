@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <time.h>
 
-/* xc_map_foreign_range: the rescue reads one page of guest code (cpuid.c). */
-#define XC_WANT_COMPAT_MAP_FOREIGN_API
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenstore.h>
@@ -54,17 +52,6 @@ struct vmeventctl_handle {
 int vmeventctl__reset_leftovers(vmeventctl_handle *h, uint32_t domid,
                                 unsigned int nr_vcpus, int ring,
                                 struct vmeventctl_rescue_report *rep);
-
-/* cpuid.c */
-/*
- * 1 when vCPU v stands on a CPUID instruction (0f a2 at RIP) with a
- * result in RAX..RDX, as a vCPU waiting on a CPUID event does: regs then
- * holds its registers with RIP past the instruction, the answer its agent
- * would have given.  0 otherwise, and when the state cannot be read (the
- * bare answer is then the only one).
- */
-int vmeventctl__cpuid_completion(vmeventctl_handle *h, uint32_t domid, unsigned int v,
-                                 struct vm_event_regs_x86 *regs);
 
 /* vcpu.c */
 /* 1 if the vCPU's state allows it to be paused by vm_event. */

@@ -25,8 +25,6 @@
 #define WATCH_MS         2000
 #define WATCH_POLL_US    20000
 #define SLEEPERS_WINDOW_MS 500   /* a runnable vCPU runs well within it */
-#define LET_RUN_MS       2000   /* for the vCPUs whose CPUID was completed */
-#define LET_RUN_POLL_US  1000
 
 struct rescue_ctx {
     vmeventctl_handle *h;
@@ -35,17 +33,10 @@ struct rescue_ctx {
     unsigned int nr_vcpus;
     int paused;               /* our pause reference is held */
     unsigned int leaked;      /* references a dead owner may have left */
-    int leaked_released;
     int record_ours;
     char *orig_record;        /* the dead owner's record, to put back */
     uint64_t paused_at_ns;
-    vm_event_back_ring_t back; /* the fresh ring, as step 4 left it */
-    /* Per vCPU: COMPLETING once answered with its CPUID completed,
-     * COMPLETED once seen running since (Xen applied it). */
-    uint8_t *cpuid;
 };
-
-enum { CPUID_NONE, CPUID_COMPLETING, CPUID_COMPLETED };
 
 static void fail(struct rescue_ctx *c, enum vmeventctl_rescue_step step, int err)
 {
@@ -238,51 +229,29 @@ static void *step_enable_fresh(struct rescue_ctx *c)
     return page;
 }
 
-/*
- * A vCPU waiting on a CPUID event gets the answer its agent would have
- * given, its registers with RIP past the instruction (cpuid.c); every
- * other vCPU the bare one.  Xen applies registers only to a vCPU waiting
- * for a reply (vm_event_resume checks vm_event_pause_count), so a vCPU
- * that was not waiting is never touched.  The last batch is padded to 8
- * with answers that carry no flag, which Xen reads and does nothing for:
- * Xen's request index then meets ours on the same slot, should a request
- * come while step 6 lets the domain run.
- */
 static int step_answer(struct rescue_ctx *c, void *page)
 {
-    vm_event_back_ring_t *back = &c->back;
-    unsigned int i, total;
+    vm_event_back_ring_t back;
+    unsigned int v;
 
     SHARED_RING_INIT((vm_event_sring_t *)page);
-    BACK_RING_INIT(back, (vm_event_sring_t *)page, XC_PAGE_SIZE);
+    BACK_RING_INIT(&back, (vm_event_sring_t *)page, XC_PAGE_SIZE);
 
-    total = (c->nr_vcpus + RESCUE_BATCH - 1) / RESCUE_BATCH * RESCUE_BATCH;
-    for ( i = 0; i < total; i++ )
+    for ( v = 0; v < c->nr_vcpus; v++ )
     {
-        vm_event_response_t *rsp = RING_GET_RESPONSE(back, back->rsp_prod_pvt);
-        unsigned int v = i;
+        vm_event_response_t *rsp = RING_GET_RESPONSE(&back, back.rsp_prod_pvt);
 
         memset(rsp, 0, sizeof(*rsp));
         /* The only answer Xen's vm_event_resume unpauses a vCPU for. */
         rsp->version = VM_EVENT_INTERFACE_VERSION;
-        if ( v < c->nr_vcpus )
-        {
-            rsp->vcpu_id = v;
-            rsp->flags = VM_EVENT_FLAG_VCPU_PAUSED;
-            if ( c->cpuid &&
-                 vmeventctl__cpuid_completion(c->h, c->domid, v, &rsp->data.regs.x86) )
-            {
-                rsp->flags |= VM_EVENT_FLAG_SET_REGISTERS;
-                c->cpuid[v] = CPUID_COMPLETING;
-                c->rep->cpuid_found++;
-            }
-            c->rep->vcpus_answered++;
-        }
-        back->rsp_prod_pvt++;
+        rsp->vcpu_id = v;
+        rsp->flags = VM_EVENT_FLAG_VCPU_PAUSED;
+        back.rsp_prod_pvt++;
+        c->rep->vcpus_answered++;
 
-        if ( (i + 1) % RESCUE_BATCH )
+        if ( (v + 1) % RESCUE_BATCH && v + 1 < c->nr_vcpus )
             continue;
-        RING_PUSH_RESPONSES(back);
+        RING_PUSH_RESPONSES(&back);
         if ( xc_monitor_resume(c->h->xch, c->domid) )
         {
             LOGE(c->h, c->domid, "rescue: answer", "xc_monitor_resume after %u answers failed",
@@ -306,11 +275,7 @@ static void step_reset_leftovers(struct rescue_ctx *c, int ring)
         fail(c, VMEVENTCTL_RESCUE_STEP_RESET_LEFTOVERS, errno);
 }
 
-/*
- * Step 6, under our pause: the fresh ring holds answers no request asked
- * for, which leave Xen's count of free slots too high, so it goes as soon
- * as its answers took effect.
- */
+/* Step 6: answers without requests upset the slot count: disable now. */
 static void step_disable_fresh(struct rescue_ctx *c, void *page)
 {
     munmap(page, XC_PAGE_SIZE);
@@ -362,20 +327,21 @@ static int restore_or_remove_record(struct rescue_ctx *c)
     return vmeventctl__owner_restore(c->h, c->domid, c->orig_record);
 }
 
-/* Our reference, then what the dead owner left (once). */
-static void release_pauses(struct rescue_ctx *c)
+/*
+ * Step 7: our reference, then what the dead owner left, then the record:
+ * killed before the record goes, a successor finds the domain no longer
+ * controller-paused (or paused by fewer) and releases nothing it lacks.
+ */
+static void step_unpause(struct rescue_ctx *c)
 {
-    unsigned int i;
+    unsigned int attempt, i;
 
     if ( c->paused )
     {
         release_one(c, "our pause reference", 0);
-        c->rep->paused_ns += vmeventctl__now_ns() - c->paused_at_ns;
+        c->rep->paused_ns = vmeventctl__now_ns() - c->paused_at_ns;
         c->paused = 0;
     }
-    if ( c->leaked_released )
-        return;
-    c->leaked_released = 1;
     for ( i = 0; i < c->leaked; i++ )
     {
         int rc;
@@ -394,18 +360,6 @@ static void release_pauses(struct rescue_ctx *c)
             break;
         }
     }
-}
-
-/*
- * Step 7: our reference, then what the dead owner left, then the record:
- * killed before the record goes, a successor finds the domain no longer
- * controller-paused (or paused by fewer) and releases nothing it lacks.
- */
-static void step_unpause(struct rescue_ctx *c)
-{
-    unsigned int attempt;
-
-    release_pauses(c);
     if ( c->record_ours || c->leaked )
     {
         for ( attempt = 0; attempt < 3; attempt++ )
@@ -415,134 +369,6 @@ static void step_unpause(struct rescue_ctx *c)
             fail(c, VMEVENTCTL_RESCUE_STEP_UNPAUSE, errno);
         }
     }
-}
-
-/*
- * A request on the fresh ring while the domain ran (nothing should send
- * one): answered bare, so that its vCPU does not wait on a ring about to
- * go.  Step 4's padding puts our index on the request's slot.
- */
-static void answer_late_requests(struct rescue_ctx *c)
-{
-    vm_event_back_ring_t *back = &c->back;
-    unsigned int n = 0;
-
-    xen_rmb(); /* see req_prod before the requests it covers */
-    while ( RING_HAS_UNCONSUMED_REQUESTS(back) && n < RESCUE_BATCH )
-    {
-        vm_event_request_t req;
-        vm_event_response_t *rsp;
-
-        memcpy(&req, RING_GET_REQUEST(back, back->req_cons), sizeof(req));
-        back->req_cons++;
-        LOGW(c->h, c->domid, "rescue: disable fresh ring",
-             "vCPU %u sent a request (reason %u) on the fresh ring: answered bare",
-             req.vcpu_id, req.reason);
-        rsp = RING_GET_RESPONSE(back, back->rsp_prod_pvt);
-        memset(rsp, 0, sizeof(*rsp));
-        rsp->version = VM_EVENT_INTERFACE_VERSION;
-        rsp->vcpu_id = req.vcpu_id;
-        rsp->flags = req.flags & VM_EVENT_FLAG_VCPU_PAUSED;
-        back->rsp_prod_pvt++;
-        n++;
-    }
-    if ( !n )
-        return;
-    c->rep->late_requests += n;
-    RING_PUSH_RESPONSES(back);
-    if ( xc_monitor_resume(c->h->xch, c->domid) )
-    {
-        LOGE(c->h, c->domid, "rescue: disable fresh ring", "xc_monitor_resume failed");
-        fail(c, VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH, errno);
-    }
-}
-
-/*
- * Step 6 begins here when answers set registers.  Xen only stores them
- * (arch/x86/vm_event.c vm_event_set_registers), writes them into the vCPU
- * as it next enters the guest (hvm.c hvm_do_resume), and the fresh ring's
- * disable frees them first (vm_event_cleanup_domain).  So the domain runs,
- * the fresh ring still there, until each of those vCPUs was seen running:
- * one that ran has passed hvm_do_resume, which the entry path calls before
- * the vCPU can be descheduled.  Then it is paused again for the disable.
- * Nothing should send a request meanwhile: the dead ring's disable cleared
- * every monitor setting (arch_monitor_cleanup_domain) and step 5 reset
- * mem_access.
- */
-static void step_let_run(struct rescue_ctx *c)
-{
-    uint64_t end, *snap = calloc(c->nr_vcpus, sizeof(*snap));
-    xc_domaininfo_t info;
-    unsigned int v, left;
-    int held = 0;
-
-    if ( !snap )
-    {
-        LOGE(c->h, c->domid, "rescue: let run", "out of memory");
-        return;
-    }
-    for ( v = 0; v < c->nr_vcpus; v++ )
-    {
-        xc_vcpuinfo_t vi;
-
-        snap[v] = UINT64_MAX;
-        if ( c->cpuid[v] && xc_vcpu_getinfo(c->h->xch, c->domid, v, &vi) == 0 )
-            snap[v] = vi.cpu_time;
-    }
-    release_pauses(c);
-    end = vmeventctl__now_ns() + LET_RUN_MS * 1000000ull;
-    for ( ;; )
-    {
-        left = 0;
-        for ( v = 0; v < c->nr_vcpus; v++ )
-        {
-            xc_vcpuinfo_t vi;
-
-            if ( c->cpuid[v] != CPUID_COMPLETING )
-                continue;
-            if ( xc_vcpu_getinfo(c->h->xch, c->domid, v, &vi) == 0 &&
-                 (vi.running || (snap[v] != UINT64_MAX && vi.cpu_time != snap[v])) )
-            {
-                c->cpuid[v] = CPUID_COMPLETED;
-                c->rep->cpuid_completed++;
-                continue;
-            }
-            left++;
-        }
-        if ( !left || vmeventctl__now_ns() >= end )
-            break;
-        /* Held paused by someone else (an administrator): nothing will run. */
-        if ( vmeventctl__getinfo(c->h, c->domid, &info) == 0 &&
-             (info.flags & XEN_DOMINF_paused) )
-        {
-            held = 1;
-            break;
-        }
-        {
-            struct timespec ts = { 0, LET_RUN_POLL_US * 1000L };
-
-            nanosleep(&ts, NULL);
-        }
-    }
-    free(snap);
-
-    if ( xc_domain_pause(c->h->xch, c->domid) )
-    {
-        LOGE(c->h, c->domid, "rescue: disable fresh ring",
-             "xc_domain_pause failed; the fresh ring is disabled with the guest running");
-        fail(c, VMEVENTCTL_RESCUE_STEP_DISABLE_FRESH, errno);
-    }
-    else
-    {
-        c->paused = 1;
-        c->paused_at_ns = vmeventctl__now_ns();
-        answer_late_requests(c);
-    }
-    for ( v = 0; v < c->nr_vcpus; v++ )
-        if ( c->cpuid[v] == CPUID_COMPLETING )
-            LOGW(c->h, c->domid, "rescue: let run",
-                 "vCPU %u stood on a CPUID whose completion is lost: it did not run in %u ms (the domain %s); it runs CPUID again with the result as its leaf",
-                 v, LET_RUN_MS, held ? "is paused by someone else" : "was not scheduled");
 }
 
 /* Step 8: has every online vCPU run since? */
@@ -643,14 +469,9 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
         return -1;
     }
 
-    c.cpuid = calloc(c.nr_vcpus, 1);
-    if ( !c.cpuid )
-        LOGW(h, domid, "rescue", "out of memory: CPUIDs waited on will not be completed");
-
     if ( step_pause(&c) )
     {
         free(c.orig_record);
-        free(c.cpuid);
         goto out;
     }
 
@@ -676,8 +497,6 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
     }
     step_answer(&c, page);
     step_reset_leftovers(&c, 1);
-    if ( rep->cpuid_found )
-        step_let_run(&c);
     step_disable_fresh(&c, page);
 
  release:
@@ -686,15 +505,14 @@ int vmeventctl_rescue(vmeventctl_handle *h, uint32_t domid, unsigned int flags,
     if ( rep->vcpus_answered )
         step_watch(&c);
     free(c.orig_record);
-    free(c.cpuid);
  out:
     rep->total_ns = vmeventctl__now_ns() - start;
     LOG(h, rep->failed_step ? XTL_ERROR : XTL_INFO, -1, domid, "rescue",
-        "%s: dead ring %s, %u vCPU(s) answered in %u batch(es), %u CPUID(s) completed of %u found, paused %llu us, %u vCPU(s) stuck after",
+        "%s: dead ring %s, %u vCPU(s) answered in %u batch(es), paused %llu us, %u vCPU(s) stuck after",
         rep->failed_step ? "failed" : "done",
         rep->dead_ring_disabled ? "disabled" : rep->dead_ring_found ? "left" : "absent",
-        rep->vcpus_answered, rep->batches, rep->cpuid_completed, rep->cpuid_found,
-        (unsigned long long)(rep->paused_ns / 1000), rep->vcpus_stuck);
+        rep->vcpus_answered, rep->batches, (unsigned long long)(rep->paused_ns / 1000),
+        rep->vcpus_stuck);
     if ( rep->failed_step != VMEVENTCTL_RESCUE_STEP_NONE )
     {
         errno = rep->error;

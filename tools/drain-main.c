@@ -101,7 +101,7 @@ struct dom {
     int owner_errno;
     int stuck_checked;
     const char *stuck_unchecked;        /* why not, when not */
-    unsigned char *stuck;               /* per vCPU: 0, STUCK, STUCK_AT_CPUID */
+    unsigned char *stuck;               /* one flag per vCPU */
     unsigned int nr_stuck;
     struct drain_evidence ev;           /* gathered when a ring is there */
 };
@@ -412,10 +412,7 @@ static void read_owner(vmeventctl_handle *h, struct dom *d)
  * pause or a shutdown stops every vCPU the same way, so no vCPU can be
  * called stuck then.
  */
-enum { STUCK = 1, STUCK_AT_CPUID };
-
-static void find_stuck(vmeventctl_handle *h, struct dom *d,
-                       const struct vmeventctl_domain_status *a)
+static void find_stuck(struct dom *d, const struct vmeventctl_domain_status *a)
 {
     const struct vmeventctl_domain_status *b = &d->st;
     unsigned int v, n = a->nr_vcpus < b->nr_vcpus ? a->nr_vcpus : b->nr_vcpus;
@@ -451,8 +448,7 @@ static void find_stuck(vmeventctl_handle *h, struct dom *d,
         if ( x->online && y->online && !x->running && !y->running &&
              !x->blocked && !y->blocked && x->cpu_time_ns == y->cpu_time_ns )
         {
-            /* What a rescue can restore of it: a CPUID, completed. */
-            d->stuck[v] = vmeventctl_vcpu_at_cpuid(h, d->domid, v) == 1 ? STUCK_AT_CPUID : STUCK;
+            d->stuck[v] = 1;
             d->nr_stuck++;
         }
     }
@@ -489,7 +485,7 @@ static int sample(vmeventctl_handle *h, struct dom *d, struct result *r)
     read_owner(h, d);
     if ( d->st.monitor_ring == 1 )
         drain_evidence_gather(h, d->domid, &d->ev);
-    find_stuck(h, d, &first);
+    find_stuck(d, &first);
     r->code = 0;
 
  out:
@@ -750,9 +746,9 @@ static unsigned int plan_steps(const struct dom *d, const struct plan *p,
             snprintf(steps[n++], 256, "confirm a ring exists (xc_monitor_resume answers 0)");
             snprintf(steps[n++], 256, "disable the dead ring (xc_monitor_disable); EBUSY there means vCPUs sleep on its wait queue, and nothing more is touched");
         }
-        snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es)); a vCPU on a CPUID gets it completed",
+        snprintf(steps[n++], 256, "enable a fresh ring and answer each of the %u vCPU(s) (version %d, VM_EVENT_FLAG_VCPU_PAUSED), at most %u per batch, xc_monitor_resume after each batch (%u batch(es))",
                  nr_vcpus, VMEVENTCTL_INTERFACE_VERSION, RESCUE_BATCH, batches);
-        snprintf(steps[n++], 256, "disable the fresh ring while paused, once the vCPUs whose CPUID was completed ran (up to 2 s unpaused)");
+        snprintf(steps[n++], 256, "disable the fresh ring while still paused");
         if ( pauses_left(d) )
             snprintf(steps[n++], 256, "release our pause reference, then up to %u the killed pid %d left (stopping when Xen says none is left)",
                      pauses_left(d), (int)d->owner.pid);
@@ -908,10 +904,8 @@ static void print_status_text(const struct dom *d, const struct plan *p, int nee
         printf("    vCPU %u: %s, cpu %u, cpu_time %" PRIu64 ".%06" PRIu64 " s%s\n", v,
                vcpu_state(vs), vs->cpu, vs->cpu_time_ns / 1000000000u,
                (vs->cpu_time_ns % 1000000000u) / 1000u,
-               !d->stuck || !d->stuck[v] ? "" :
-               d->stuck[v] == STUCK_AT_CPUID ?
-               ", STUCK: cpu_time unchanged, on a CPUID with its result (a rescue completes it)" :
-               ", STUCK: cpu_time unchanged (what its agent's reply would have done is lost in a rescue)");
+               d->stuck && d->stuck[v] ?
+               ", STUCK: cpu_time unchanged" : "");
     }
     stuck_list(d, stuck, sizeof(stuck));
     if ( !d->stuck_checked )
@@ -973,15 +967,9 @@ static void print_status_json(const struct dom *d, const struct result *r,
             drain_json_uint(&j, "cpu", vs->cpu);
             drain_json_uint(&j, "cpu_time_ns", vs->cpu_time_ns);
             if ( d->stuck_checked )
-            {
-                drain_json_bool(&j, "stuck", d->stuck[v] != 0);
-                drain_json_bool(&j, "at_cpuid", d->stuck[v] == STUCK_AT_CPUID);
-            }
+                drain_json_bool(&j, "stuck", d->stuck[v]);
             else
-            {
                 drain_json_null(&j, "stuck");
-                drain_json_null(&j, "at_cpuid");
-            }
             drain_json_object_end(&j);
         }
         drain_json_array_end(&j);
@@ -1114,13 +1102,6 @@ static size_t describe_rescue(const struct vmeventctl_rescue_report *rep, uint32
             rep->fresh_ring_disabled ? "disabled" : "is LEFT ENABLED with no owner (stop --force removes it)");
     else
         ADD("; no fresh ring was enabled");
-    if ( rep->cpuid_found )
-        ADD("; %u of %u vCPU(s) waiting on a CPUID completed it as their agent would have%s",
-            rep->cpuid_completed, rep->cpuid_found,
-            rep->cpuid_completed < rep->cpuid_found ?
-            " (the others run CPUID again with the result as its leaf: see the log)" : "");
-    if ( rep->late_requests )
-        ADD("; %u request(s) came on the fresh ring and were answered bare", rep->late_requests);
     if ( rep->dead_ring_disabled && !rep->fresh_ring_disabled )
         ADD("; vCPUs that waited for the dead agent stay frozen until a rescue through a fresh ring succeeds: run xen-vmevent-drain stop --force %u",
             domid);
@@ -1559,9 +1540,6 @@ static void print_stop_json(const struct dom *d, const struct opts *o,
         drain_json_bool(&j, "fresh_ring_disabled", rep->fresh_ring_disabled);
         drain_json_uint(&j, "vcpus_answered", rep->vcpus_answered);
         drain_json_uint(&j, "batches", rep->batches);
-        drain_json_uint(&j, "cpuid_found", rep->cpuid_found);
-        drain_json_uint(&j, "cpuid_completed", rep->cpuid_completed);
-        drain_json_uint(&j, "late_requests", rep->late_requests);
         drain_json_uint(&j, "vcpus_stuck", rep->vcpus_stuck);
         drain_json_bool(&j, "guest_changed", rep->guest_changed);
         drain_json_uint(&j, "paused_ns", rep->paused_ns);

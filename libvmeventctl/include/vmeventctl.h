@@ -142,16 +142,6 @@ int vmeventctl_domain_status(vmeventctl_handle *h, uint32_t domid,
 void vmeventctl_domain_status_release(struct vmeventctl_domain_status *st);
 
 /*
- * 1 when vCPU vcpu of domid stands on a CPUID instruction (0f a2 at RIP)
- * with a 32-bit result in RAX..RDX, as a vCPU waiting on a CPUID event
- * does (Xen writes the result before it sends the event and leaves RIP on
- * the instruction): a rescue completes such a CPUID.  0 when it does not,
- * or when its context, page tables or code cannot be read.  Reads only;
- * meaningful for a vCPU that stands still (a stuck one).
- */
-int vmeventctl_vcpu_at_cpuid(vmeventctl_handle *h, uint32_t domid, uint32_t vcpu);
-
-/*
  * Rings.
  */
 enum vmeventctl_ring_kind {
@@ -391,13 +381,7 @@ const char *vmeventctl_disable_outcome_name(
  *  3. disable the dead ring;
  *  4. enable a fresh ring and answer every vCPU (version 7, its vcpu_id,
  *     VM_EVENT_FLAG_VCPU_PAUSED), at most 8 per batch, xc_monitor_resume
- *     after each batch, the last batch padded to 8 with answers that carry
- *     no flag; Xen skips a vCPU that is not waiting.  A vCPU standing on a
- *     CPUID (0f a2 at RIP, read through its HVM context and page tables)
- *     with a result in RAX..RDX is answered as its agent would have:
- *     VM_EVENT_FLAG_SET_REGISTERS, its registers as they are and RIP past
- *     the instruction (otherwise it would run CPUID again with the result
- *     as its leaf);
+ *     after each batch; Xen skips a vCPU that is not waiting;
  *  5. reset what the dead agent set and the ring's disable leaves behind
  *     (see enum vmeventctl_leftover): access_required to 0, the default
  *     mem_access to rwx (and every page's, when the default was
@@ -406,17 +390,11 @@ const char *vmeventctl_disable_outcome_name(
  *     (or found absent) and while the fresh ring is still there: Xen's
  *     mem_access operations need a ring.  A reset that fails is logged
  *     and reported, and the rescue goes on;
- *  6. when step 4 completed a CPUID: release our pause and let the
- *     domain run until each of those vCPUs was seen running (up to 2 s;
- *     Xen writes the registers only as the vCPU enters the guest, and the
- *     ring's disable frees them), then pause again and answer bare any
- *     request that came meanwhile; then disable the fresh ring while
- *     paused (answers with no request behind them upset its slot
- *     accounting);
+ *  6. disable the fresh ring while still paused (answers with no request
+ *     behind them upset its slot accounting);
  *  7. release our pause reference;
  *  8. watch the vCPUs run again (up to 2 s).
- * What the dead agent's replies would have done, other than completing a
- * CPUID, is lost.
+ * What the dead agent's replies would have done is lost.
  */
 enum vmeventctl_rescue_step {
     VMEVENTCTL_RESCUE_STEP_NONE = 0,
@@ -526,23 +504,6 @@ struct vmeventctl_rescue_report {
      * with sleepers and only answers on the dead page could wake them.
      */
     unsigned int vcpus_stuck_before;
-    /*
-     * vCPUs found standing on a CPUID with its result in RAX..RDX, as one
-     * waiting on a CPUID event does (Xen writes the result, then sends the
-     * event with RIP left on the instruction).  Each was answered with its
-     * registers and RIP past the instruction, the answer its agent would
-     * have given; Xen applies that only to a vCPU waiting for a reply.
-     * cpuid_completed: of those, the ones seen running before the fresh
-     * ring went, so that Xen wrote the registers.  Each one short of
-     * cpuid_found is logged by vCPU: it runs CPUID again with the result
-     * as its leaf, as after a bare answer (the domain held paused by
-     * someone else, or not scheduled within 2 s).
-     */
-    unsigned int cpuid_found;
-    unsigned int cpuid_completed;
-    /* Requests sent on the fresh ring while the domain ran (none are
-     * expected), each answered bare before its disable. */
-    unsigned int late_requests;
 };
 
 /*

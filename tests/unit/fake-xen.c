@@ -27,13 +27,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#define XC_WANT_COMPAT_MAP_FOREIGN_API
 #include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xenstore.h>
 #include <xen/vm_event.h>
 #include <xen/io/ring.h>
-#include <xen/hvm/save.h>   /* after xenctrl.h, which defines its types */
 
 #include "fake-xen.h"
 
@@ -109,14 +107,6 @@ struct fake_vcpu {
     int fast_single_step;       /* v->arch.hvm.fast_single_step.enabled */
     /* RIP left on an INT3 by a sync breakpoint event (vmx.c TRAP_int3). */
     int at_int3;
-    /*
-     * RIP left on a CPUID (0f a2 at cpuid_rip) by a sync CPUID event, the
-     * result of leaf cpuid_leaf already in RAX..RDX (hvm.c
-     * hvm_vmexit_cpuid).
-     */
-    int at_cpuid;
-    uint64_t cpuid_rip;
-    uint32_t cpuid_leaf;
     /* v->arch.hvm.inject_event, set by xc_hvm_inject_trap (dm.c). */
     int inject_pending;
     uint8_t inject_vector;
@@ -678,27 +668,6 @@ static void ring_put_request(struct fake_domain *d, struct fake_ring *r,
     notify_via_xen_port(d, r->xen_port);
 }
 
-/*
- * The model's CPUID results: leaf 0 as the rig's AMD host gives it
- * (maximum leaf 0xd, "AuthenticAMD"), any other leaf a value made from
- * it, so that a CPUID run with the wrong leaf gives a different result.
- */
-void fake_cpuid_result(uint32_t leaf, struct vm_event_regs_x86 *regs)
-{
-    if ( leaf == 0 )
-    {
-        regs->rax = 0xd;
-        regs->rbx = 0x68747541u;   /* "Auth" */
-        regs->rdx = 0x69746e65u;   /* "enti" */
-        regs->rcx = 0x444d4163u;   /* "cAMD" */
-        return;
-    }
-    regs->rax = leaf ^ 0x5a5a0000u;
-    regs->rbx = leaf * 3u;
-    regs->rcx = leaf + 0x100u;
-    regs->rdx = ~leaf;
-}
-
 /* A 64-bit kernel's vCPU as the model starts it. */
 static void initial_regs(struct fake_vcpu *v, uint32_t vcpu)
 {
@@ -769,12 +738,6 @@ static int monitor_traps_finish(struct fake_domain *d, struct fake_ring *r,
          */
         if ( req->reason == VM_EVENT_REASON_SOFTWARE_BREAKPOINT )
             v->at_int3 = 1;
-        if ( req->reason == VM_EVENT_REASON_CPUID )
-        {
-            v->at_cpuid = 1;
-            v->cpuid_rip = req->data.regs.x86.rip;
-            v->cpuid_leaf = req->u.cpuid.leaf;
-        }
     }
     v->events++;
     ring_put_request(d, r, v, req);
@@ -1646,25 +1609,6 @@ static void step_domain(struct fake_domain *d)
         if ( !vcpu_running(d, v) || v->woken )
             continue;
         apply_set_registers(d, v);
-        /*
-         * Still on the CPUID it trapped on: it runs it again, with
-         * whatever EAX holds as the leaf (the model raises no new event
-         * for it).  Moved past it by an answer's registers: completed.
-         */
-        if ( v->at_cpuid )
-        {
-            v->at_cpuid = 0;
-            if ( v->regs.rip == v->cpuid_rip )
-            {
-                d->st.cpuid_reruns++;
-                if ( (uint32_t)v->regs.rax != v->cpuid_leaf )
-                    d->st.cpuid_wrong_leaf++;
-                fake_cpuid_result((uint32_t)v->regs.rax, &v->regs);
-                v->regs.rip += 2;
-            }
-            else if ( v->regs.rip == v->cpuid_rip + 2 )
-                d->st.cpuid_completed++;
-        }
         if ( v->inject_pending )
         {
             v->inject_pending = 0;
@@ -1804,16 +1748,8 @@ static int vcpu_event(uint32_t domid, uint32_t vcpu, uint32_t reason,
     switch ( reason )
     {
     case VM_EVENT_REASON_CPUID:
-        /*
-         * hvm.c hvm_vmexit_cpuid: the leaf and subleaf are EAX and ECX;
-         * the result goes into RAX..RDX (32 bits each) before the event,
-         * which carries them.
-         */
         req.u.cpuid.insn_length = 2;
-        req.u.cpuid.leaf = (uint32_t)v->regs.rax;
-        req.u.cpuid.subleaf = (uint32_t)v->regs.rcx;
-        fake_cpuid_result(req.u.cpuid.leaf, &v->regs);
-        req.data.regs.x86 = v->regs;
+        req.u.cpuid.leaf = v->events & 0xff;
         break;
     case VM_EVENT_REASON_SOFTWARE_BREAKPOINT:
         req.u.software_breakpoint.gfn = req.data.regs.x86.rip >> 12;
@@ -3932,132 +3868,6 @@ static int dom0_loopback_close(uint32_t lport)
 }
 
 /*
- * The guest frames that hold the instruction each vCPU stands on (one per
- * vCPU), and one frame of zeros that any other address maps to.
- */
-#define FAKE_CODE_GFN 0xc0000ul
-
-/*
- * domctl.c XEN_DOMCTL_gethvmcontext_partial: EINVAL for a PV domain;
- * save.c hvm_save_one: ENOENT for an instance beyond the vCPUs.  Only the
- * CPU record is modelled (EINVAL for other types and a short buffer).
- * Flat segments: cs_base 0.
- */
-int xc_domain_hvm_getcontext_partial(xc_interface *xch, uint32_t domid,
-                                     uint16_t typecode, uint16_t instance,
-                                     void *ctxt_buf, uint32_t size)
-{
-    struct fake_domain *d;
-    struct hvm_hw_cpu cpu;
-    const struct vm_event_regs_x86 *g;
-
-    if ( enter("xc_domain_hvm_getcontext_partial", 1) )
-        return -1;
-    if ( !xc_valid(xch, "xc_domain_hvm_getcontext_partial") )
-        return -1;
-    d = find_domain(domid);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return -1;
-    }
-    if ( !is_hvm(d) || typecode != HVM_SAVE_CODE(CPU) || size < sizeof(cpu) || !ctxt_buf )
-    {
-        errno = EINVAL;
-        return -1;
-    }
-    if ( instance >= d->nr_vcpus )
-    {
-        errno = ENOENT;
-        return -1;
-    }
-    g = &d->vcpu[instance].regs;
-    memset(&cpu, 0, sizeof(cpu));
-    cpu.rax = g->rax; cpu.rbx = g->rbx; cpu.rcx = g->rcx; cpu.rdx = g->rdx;
-    cpu.rsp = g->rsp; cpu.rbp = g->rbp; cpu.rsi = g->rsi; cpu.rdi = g->rdi;
-    cpu.r8 = g->r8;   cpu.r9 = g->r9;   cpu.r10 = g->r10; cpu.r11 = g->r11;
-    cpu.r12 = g->r12; cpu.r13 = g->r13; cpu.r14 = g->r14; cpu.r15 = g->r15;
-    cpu.rip = g->rip;
-    cpu.rflags = g->rflags;
-    cpu.cr0 = g->cr0; cpu.cr3 = g->cr3; cpu.cr4 = g->cr4;
-    memcpy(ctxt_buf, &cpu, sizeof(cpu));
-    return 0;
-}
-
-/*
- * xc_pagetab.c walks the vCPU's page tables: 0 with errno on failure.  The
- * model maps the page of RIP to the vCPU's own code frame and any other
- * address to the frame of zeros.
- */
-unsigned long xc_translate_foreign_address(xc_interface *xch, uint32_t dom,
-                                           int vcpu, unsigned long long virt)
-{
-    struct fake_domain *d;
-
-    if ( enter("xc_translate_foreign_address", 1) )
-        return 0;
-    if ( !xc_valid(xch, "xc_translate_foreign_address") )
-        return 0;
-    d = find_domain(dom);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return 0;
-    }
-    if ( vcpu < 0 || (unsigned int)vcpu >= d->nr_vcpus || !is_hvm(d) )
-    {
-        errno = EINVAL;
-        return 0;
-    }
-    if ( (virt >> 12) == (d->vcpu[vcpu].regs.rip >> 12) )
-        return FAKE_CODE_GFN + (unsigned long)vcpu;
-    return FAKE_CODE_GFN + FAKE_MAX_VCPUS;
-}
-
-/*
- * A private read-only copy of the frame.  The bytes at a vCPU's RIP: 0f a2
- * when a CPUID event left it on the CPUID, cc on an INT3, else 90 90.
- */
-void *xc_map_foreign_range(xc_interface *xch, uint32_t dom, int size, int prot,
-                           unsigned long mfn)
-{
-    struct fake_domain *d;
-    uint8_t *page;
-
-    if ( enter("xc_map_foreign_range", 1) )
-        return NULL;
-    if ( !xc_valid(xch, "xc_map_foreign_range") )
-        return NULL;
-    d = find_domain(dom);
-    if ( !d )
-    {
-        errno = ESRCH;
-        return NULL;
-    }
-    if ( size != FAKE_PAGE_SIZE || (prot & PROT_WRITE) || mfn < FAKE_CODE_GFN ||
-         mfn > FAKE_CODE_GFN + FAKE_MAX_VCPUS )
-    {
-        errno = EINVAL;     /* not modelled */
-        return NULL;
-    }
-    page = mmap(NULL, FAKE_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if ( page == MAP_FAILED )
-        return NULL;
-    if ( mfn - FAKE_CODE_GFN < d->nr_vcpus )
-    {
-        const struct fake_vcpu *v = &d->vcpu[mfn - FAKE_CODE_GFN];
-        unsigned int off = (unsigned int)(v->regs.rip & (FAKE_PAGE_SIZE - 1));
-        int cpuid = v->at_cpuid && v->regs.rip == v->cpuid_rip;
-
-        page[off] = cpuid ? 0x0f : v->at_int3 ? 0xcc : 0x90;
-        if ( off + 1 < FAKE_PAGE_SIZE )
-            page[off + 1] = cpuid ? 0xa2 : 0x90;
-    }
-    mprotect(page, FAKE_PAGE_SIZE, PROT_READ);
-    return page;
-}
-
-/*
  * EVTCHNOP_status (event_channel.c: evtchn_status, 4.17.5 lines 1000-1065,
  * 4.20.4 lines 1049-1105): ESRCH without the domain (dom0 included, as
  * rcu_lock_domain_by_any_id finds it); EINVAL for a port beyond the
@@ -4190,9 +4000,6 @@ static const struct {
     { "xc_monitor_enable:after",   { EINVAL, ENOMEM, ESRCH, EPERM } },
     { "xc_monitor_disable",        { EBUSY, EINVAL, EPERM } },
     { "xc_vcpu_getinfo",           { ESRCH, EINVAL, EPERM } },
-    { "xc_domain_hvm_getcontext_partial", { ESRCH, EINVAL, ENOENT, EPERM } },
-    { "xc_translate_foreign_address", { EFAULT, EINVAL, ESRCH } },
-    { "xc_map_foreign_range",      { EFAULT, ENOMEM, EPERM } },
     { "xc_domain_pause",           { EOVERFLOW, ESRCH, EPERM } },
     { "xc_domain_unpause",         { EINVAL, ESRCH, EPERM } },
     /* domctl.c: XEN_DOMCTL_set_access_required; ENOSYS without

@@ -108,9 +108,6 @@ int fake_vcpu_set_regs(uint32_t domid, uint32_t vcpu,
 int fake_vcpu_get_regs(uint32_t domid, uint32_t vcpu,
                        struct vm_event_regs_x86 *regs);
 
-/* The model's CPUID result for leaf: RAX..RDX, 32 bits each. */
-void fake_cpuid_result(uint32_t leaf, struct vm_event_regs_x86 *regs);
-
 /* What xc_vm_event_get_version() answers (default 7). */
 void fake_set_vm_event_version(int version);
 
@@ -271,10 +268,6 @@ struct fake_ring_stats {
     /* VM_EVENT_FLAG_SET_REGISTERS (per domain, since reset). */
     unsigned long regs_applied;     /* written into a vCPU as it ran */
     unsigned long regs_dropped;     /* freed by a disable before it ran */
-    /* A vCPU left on a CPUID by a CPUID event, as it ran next: */
-    unsigned long cpuid_completed;  /* moved past it by an answer */
-    unsigned long cpuid_reruns;     /* ran it again */
-    unsigned long cpuid_wrong_leaf; /* ran it again with another leaf */
 };
 /* Fills *st for domid's monitor ring. */
 int fake_ring_stats(uint32_t domid, struct fake_ring_stats *st);

@@ -118,8 +118,7 @@ static unsigned int cases, bad;
 static void sweep(enum op op)
 {
     char names[256][40];
-    unsigned char best_effort[257] = { 0 };
-    unsigned int n, i, op_cases = 0, op_bad = 0, after_enable = 0, letting_run = 0;
+    unsigned int n, i, op_cases = 0, op_bad = 0, after_enable = 0;
     vmeventctl_handle *h;
     vmeventctl_ring *r;
 
@@ -133,44 +132,9 @@ static void sweep(enum op op)
         tap_bail("%s made %u calls, more than this test expects", op_name[op], n);
     for ( i = 0; i < n; i++ )
     {
-        const char *fn = fake_log_name(i);
-
-        snprintf(names[i], sizeof(names[i]), "%s", fake_log_can_fail(i) ? fn : "");
+        snprintf(names[i], sizeof(names[i]), "%s", fake_log_can_fail(i) ? fake_log_name(i) : "");
         after_enable |= !strcmp(names[i], "xc_monitor_enable");
-        /*
-         * The rescue's CPUID completion is best effort, by design: a vCPU
-         * whose context, page table or code cannot be read gets the bare
-         * answer, and a vCPU's state unread while the completions run is
-         * read again at the next look (or its completion is reported
-         * lost).  The rescue still succeeds; the guest checks below hold.
-         */
-        if ( op == OP_RESCUE )
-        {
-            if ( !strcmp(fn, "xc_domain_unpause") && !letting_run )
-                letting_run = 1;
-            else if ( !strcmp(fn, "xc_domain_pause") && letting_run == 1 )
-                letting_run = 2;
-            best_effort[i] = !strcmp(fn, "xc_domain_hvm_getcontext_partial") ||
-                             !strcmp(fn, "xc_translate_foreign_address") ||
-                             !strcmp(fn, "xc_map_foreign_range") ||
-                             (letting_run == 1 && !strcmp(fn, "xc_vcpu_getinfo"));
-        }
     }
-    /* The snapshot just before the release belongs to the completion too. */
-    for ( i = 0; op == OP_RESCUE && i + 1 < n; i++ )
-        if ( !strcmp(fake_log_name(i), "xc_vcpu_getinfo") &&
-             !strcmp(fake_log_name(i + 1), "xc_domain_unpause") )
-        {
-            unsigned int j = i;
-
-            while ( !strcmp(fake_log_name(j), "xc_vcpu_getinfo") )
-            {
-                best_effort[j] = 1;
-                if ( !j-- )
-                    break;
-            }
-            break;
-        }
     vmeventctl_close(h);
     /* One more case: the enable's NULL after Xen enabled the ring. */
     if ( after_enable && n < 256 )
@@ -205,8 +169,6 @@ static void sweep(enum op op)
              * runs the INT3 again and the guest takes its own #BP.
              */
             if ( op == OP_DISABLE && !strcmp(names[i], "xc_hvm_inject_trap") )
-                ok = rc == 0;
-            if ( op == OP_RESCUE && best_effort[i] )
                 ok = rc == 0;
             if ( op == OP_RESCUE )
                 unsupported = unsupported_field(names[i], *err);

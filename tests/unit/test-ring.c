@@ -168,10 +168,10 @@ static void test_answer(void)
         tap_is(st.regs_applied, 1, "  the first answer's registers were applied as vCPU 0 ran");
         fake_vcpu_get_regs(GUEST, 0, &regs);
         regs.rip = 0x1000;
-        regs.rax = 0;            /* leaf 0 ... */
-        regs.rbx = 0xffff888000001000ull;
-        regs.rcx = 0;            /* ... subleaf 0 */
-        regs.rdx = 0xffffffff81000000ull;
+        regs.rax = 0x16;         /* highest leaf */
+        regs.rbx = 0x756e6547;   /* "Genu" */
+        regs.rcx = 0x6c65746e;   /* "ntel" */
+        regs.rdx = 0x49656e69;   /* "ineI" */
         regs.rsi = 0x5151;
         regs.rdi = 0xd1d1;
         regs.rbp = 0xb0b0;
@@ -196,11 +196,10 @@ static void test_answer(void)
         fake_domain_step(GUEST, 1);
         fake_vcpu_get_regs(GUEST, 0, &regs);
         tap_is(regs.rip, 0x1002, "  once it ran: RIP past the CPUID");
-        /* The model's leaf 0: maximum leaf 0xd, "AuthenticAMD". */
-        tap_is(regs.rax, 0xd, "  RAX: Xen's result");
-        tap_is(regs.rbx, 0x68747541, "  RBX: Xen's result");
-        tap_is(regs.rcx, 0x444d4163, "  RCX: Xen's result");
-        tap_is(regs.rdx, 0x69746e65, "  RDX: Xen's result");
+        tap_is(regs.rax, 0x16, "  RAX: Xen's result");
+        tap_is(regs.rbx, 0x756e6547, "  RBX: Xen's result");
+        tap_is(regs.rcx, 0x6c65746e, "  RCX: Xen's result");
+        tap_is(regs.rdx, 0x49656e69, "  RDX: Xen's result");
         tap_ok(regs.rsi == 0x5151 && regs.rdi == 0xd1d1 && regs.rbp == 0xb0b0 &&
                regs.rsp == 0x7ff0 && regs.r8 == 0x8888 && regs.r15 == 0xf15f15 &&
                regs.rflags == 0x202, "  the other registers as they were");
