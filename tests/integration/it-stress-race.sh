@@ -22,8 +22,9 @@
 #                still running: not a QEMU death) and neither Xen nor dom0
 #                panicked; or the tool did not return while dom0 ran on
 #                (whether or not dom0 stopped later) and Xen's register
-#                dump shows a pCPU in vm_event_resume or a spin lock; or the tool itself saw a Xen call that did
-#                not return (its report says "has been inside"): exit 0;
+#                dump shows a pCPU in vm_event_resume or a spin lock; or
+#                the tool itself saw a Xen call that did not return (its
+#                report says "has been inside"): exit 0;
 #   NO-HANG      the race ran its time and every check passed, in each of
 #                the dom0 side's attempts (STRESS_RACE_ATTEMPTS, default 3;
 #                the verdict is read from the last one): exit 0 (expected
@@ -53,13 +54,12 @@ serial=$logs/serial.log
 [ -f "$serial" ] || { cat "$logs/run.out"; echo "ERROR: no serial log from the rig (exit $rig)"; exit 99; }
 
 out=$logs/run.out
-# From the last attempt's start on (the dom0 side runs the race again
-# when an attempt ended without the hang).
-lines() {
-	awk '/it-stress-race: start /{ buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$serial" |
-		grep -a "it-stress-race: $1"
-}
-started=$(lines start | tail -n 1)
+# Everything is read from the last attempt's start on (the dom0 side runs
+# the race again when an attempt ended without the hang).
+from=$(grep -an "it-stress-race: start " "$serial" | tail -n 1 | cut -d: -f1)
+last_attempt() { tail -n +"${from:-1}" "$serial"; }
+lines() { last_attempt | grep -a "it-stress-race: $1"; }
+started=$(lines start)
 beats=$(lines heartbeat | wc -l)
 last=$(lines heartbeat | tail -n 1 | sed 's/.*it-stress-race: //')
 lastn=$(echo "$last" | awk '{ print $2 + 0 }')
@@ -69,8 +69,9 @@ exitline=$(lines race-exit= | tail -n 1 | sed 's/.*race-exit=//' | tr -d '\r ')
 # Xen's 'd' dump, asked for once the tool outlived the race, shows a pCPU
 # where the race leads (its lines are printed as evidence).
 xen_dump_shows_race() {
-	sed -n '/the tool has not returned/,$p' "$serial" | grep -aq "vm_event_resume\|_spin_lock" || return 1
-	sed -n '/the tool has not returned/,$p' "$serial" | grep -a -m 3 "vm_event_resume\|_spin_lock" | sed 's/^/xen dump: /'
+	dump=$(last_attempt | sed -n '/the tool has not returned/,$p' | grep -a -m 3 "vm_event_resume\|_spin_lock")
+	[ -n "$dump" ] || return 1
+	echo "$dump" | sed 's/^/xen dump: /'
 }
 
 verdict() { # OUTCOME EXIT TEXT
